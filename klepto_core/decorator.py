@@ -1,0 +1,308 @@
+"""Wrap a function in a memoizing cache: key the call, look it up, compute on a miss.
+
+Everything is resolved once, here, at decoration: the keymap, the argument
+binder, the rounding, the policy's hit hook and the archive methods become
+local variables of one closure. A hit runs the binder, a dict lookup and (for
+policies that track hits) one C-level call; there is no plugin dispatch and no
+signature inspection per call.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from klepto_core._binder import compile_binder
+from klepto_core.cachemap import cache as cache_type
+from klepto_core.cachemap import is_archive
+from klepto_core.errors import InvalidArgumentError, UnhashableKeyError
+from klepto_core.keymap import Keymap
+from klepto_core.policy import Policy
+from klepto_core.tools import CacheInfo
+
+_MISS: Any = object()
+
+
+def build_key_functions(
+    func: Callable[..., Any], keymap: Keymap, ignore: Any, tol: int | None, deep: bool
+) -> tuple[Callable[..., Hashable], Callable[..., Hashable]]:
+    """Return ``(memo_key, user_key)``: the key the cache stores, and klepto's ``f.key``."""
+    from klepto_core.rounding import make_rounder
+
+    if not callable(keymap):
+        raise InvalidArgumentError(f"keymap= expects a keymap or a callable, got {keymap!r}")
+    rounder = make_rounder(tol, deep)
+    if isinstance(keymap, Keymap) and keymap.is_plain_flat:
+        binder = compile_binder(func, ignore, flat=True)
+        fast = keymap._fasttypes
+        if getattr(binder, "__kc_may_collapse__", True):
+            flat_binder = binder
+
+            def binder(*args: Any, **kwds: Any) -> Any:
+                key = flat_binder(*args, **kwds)
+                if len(key) == 1 and type(key[0]) in fast:
+                    return key[0]
+                return key
+
+        encode = keymap.encode_key
+        if keymap.lossy or keymap.identity:
+            formatted = binder
+        else:
+
+            def formatted(*args: Any, **kwds: Any) -> Hashable:
+                return encode(binder(*args, **kwds))
+
+        def user(*args: Any, **kwds: Any) -> Hashable:
+            return encode(binder(*args, **kwds))
+
+        memo: Callable[..., Hashable] = formatted
+    else:
+        pair_binder = compile_binder(func, ignore, flat=False)
+        memo_of = keymap.memo_key if isinstance(keymap, Keymap) else keymap
+
+        def memo(*args: Any, **kwds: Any) -> Hashable:
+            a, k = pair_binder(*args, **kwds)
+            return memo_of(*a, **k)
+
+        def user(*args: Any, **kwds: Any) -> Hashable:
+            a, k = pair_binder(*args, **kwds)
+            return keymap(*a, **k)
+
+    if rounder is None:
+        return memo, user
+    plain_memo, plain_user = memo, user
+
+    def memo(*args: Any, **kwds: Any) -> Hashable:
+        a, k = rounder(args, kwds)
+        return plain_memo(*a, **k)
+
+    def user(*args: Any, **kwds: Any) -> Hashable:
+        a, k = rounder(args, kwds)
+        return plain_user(*a, **k)
+
+    return memo, user
+
+
+def _namespaced(namespace: str, key_of: Callable[..., Hashable]) -> Callable[..., Hashable]:
+    def namespaced(*args: Any, **kwds: Any) -> Hashable:
+        return (namespace, key_of(*args, **kwds))
+
+    return namespaced
+
+
+def memoize(
+    func: Callable[..., Any],
+    *,
+    policy: Policy,
+    maxsize: int | None,
+    cache: Any,
+    keymap: Keymap,
+    ignore: Any = None,
+    tol: int | None = None,
+    deep: bool = False,
+    purge: bool = False,
+    safe: bool = False,
+    namespace: str | None = None,
+    write_through: bool = False,
+) -> Callable[..., Any]:
+    """Return ``func`` wrapped in a cache run by ``policy`` over the mapping ``cache``.
+
+    ``namespace`` prefixes every key (so functions sharing one archive never
+    read each other's results); ``write_through`` writes each computed value to
+    the archive at once instead of on eviction, purge or ``dump()``.
+    """
+    if not callable(func):
+        raise InvalidArgumentError(f"cannot cache {func!r}: it is not callable")
+    memory = cache
+    memo_key, user_key = build_key_functions(func, keymap, ignore, tol, deep)
+    if namespace is not None:
+        memo_key, user_key = _namespaced(namespace, memo_key), _namespaced(namespace, user_key)
+    lock = threading.RLock()
+    get = memory.get
+    on_hit = policy.on_hit
+    admitted = policy.admitted
+    bounded = maxsize is not None
+    # an archive passed as cache= *is* the memory: with maxsize 0 it is written
+    # through and never wiped (klepto's no_cache emptied it on every call)
+    keep_archive = is_archive(memory) and maxsize == 0
+    is_archived: Callable[[], Any] = getattr(memory, "archived", None) or (lambda: False)
+    load = getattr(memory, "load", None)
+    dump = getattr(memory, "dump", None)
+    hits = misses = loads = 0
+
+    def overflow(key: Hashable) -> None:
+        # called with the lock held, after ``key`` entered memory
+        if keep_archive or len(memory) <= maxsize:  # type: ignore[operator]
+            return
+        archived = is_archived() and not write_through  # written through: already stored
+        if purge and is_archived():
+            if archived:
+                dump()  # type: ignore[misc]
+            memory.clear()
+            policy.clear()
+            return
+        for victim in policy.victims(memory, key):
+            if archived:
+                dump(victim)  # type: ignore[misc]
+            memory.pop(victim, None)
+
+    def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+        nonlocal misses, loads
+        if load is not None and is_archived():
+            load(key)
+            value = get(key, _MISS)
+            if value is not _MISS:
+                with lock:
+                    loads += 1
+                    if maxsize == 0:
+                        memory.clear()  # it came from the archive: nothing to write back
+                    else:
+                        admitted(key)
+                        if bounded:
+                            overflow(key)
+                return value
+        value = func(*args, **kwds)
+        if write_through and dump is not None:
+            memory[key] = value
+            dump(key)  # the archive write happens outside the lock
+        with lock:
+            memory[key] = value
+            misses += 1
+            admitted(key)
+            if bounded:
+                overflow(key)
+        return value
+
+    def unhashable(exc: TypeError) -> UnhashableKeyError:
+        error = UnhashableKeyError(
+            f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}; "
+            "use klepto_core.safe or a keymap that accepts it (stringmap, picklemap)"
+        )
+        error.__cause__ = exc
+        return error
+
+    if safe:
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            nonlocal hits, misses
+            try:
+                key = memo_key(*args, **kwds)
+                value = get(key, _MISS)
+            except Exception:
+                with lock:
+                    misses += 1
+                return func(*args, **kwds)
+            if value is not _MISS:
+                hits += 1
+                if on_hit is not None:
+                    try:
+                        on_hit(key)
+                    except KeyError:
+                        with lock:
+                            admitted(key)
+                return value
+            return miss(key, args, kwds)
+
+    elif on_hit is None:
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            nonlocal hits
+            try:
+                key = memo_key(*args, **kwds)
+                value = get(key, _MISS)
+            except TypeError as exc:
+                raise unhashable(exc) from exc
+            if value is not _MISS:
+                hits += 1
+                return value
+            return miss(key, args, kwds)
+
+    else:
+
+        def wrapper(*args: Any, **kwds: Any) -> Any:
+            nonlocal hits
+            try:
+                key = memo_key(*args, **kwds)
+                value = get(key, _MISS)
+            except TypeError as exc:
+                raise unhashable(exc) from exc
+            if value is not _MISS:
+                hits += 1
+                try:
+                    on_hit(key)
+                except KeyError:  # an entry the policy never saw (pre-filled, loaded)
+                    with lock:
+                        admitted(key)
+                return value
+            return miss(key, args, kwds)
+
+    def info() -> CacheInfo:
+        """Hits, misses and loads so far, the maxsize and the number of entries in memory."""
+        return CacheInfo(hits, misses, loads, maxsize, len(memory))
+
+    def clear(keepstats: bool = False) -> None:
+        """Empty memory (not the archive) and, unless ``keepstats``, reset the counters."""
+        nonlocal hits, misses, loads
+        with lock:
+            if not keep_archive:
+                memory.clear()
+            policy.clear()
+            if not keepstats:
+                hits = misses = loads = 0
+
+    def key(*args: Any, **kwds: Any) -> Hashable:
+        """The key a call with these arguments is cached under."""
+        return user_key(*args, **kwds)
+
+    def lookup(*args: Any, **kwds: Any) -> Any:
+        """The value in memory for a call with these arguments; KeyError if absent."""
+        return memory[memo_key(*args, **kwds)]
+
+    def set_archive(obj: Any) -> None:
+        """Attach a new archive behind memory (a cache's archive, or an archive)."""
+        if not isinstance(memory, cache_type):
+            raise ValueError("cannot set new archive")
+        if isinstance(obj, cache_type):
+            obj = obj.archive
+        if not is_archive(obj):
+            raise InvalidArgumentError(
+                f"archive() expects an archive or a cache, got {type(obj).__name__}; "
+                "use f.archived(False) to switch archiving off"
+            )
+        memory.archive = obj
+
+    def archived(*on: bool) -> Any:
+        """Whether an archive is attached; ``archived(False)``/``archived(True)`` toggle it."""
+        method = getattr(memory, "archived", None)
+        if method is None:
+            if on:
+                raise ValueError("cannot toggle archive")
+            return False
+        return method(*on)
+
+    def load_keys(*keys: Hashable) -> None:
+        """Copy these keys (all when none) from the archive into memory."""
+        if load is not None:
+            load(*keys)
+
+    def dump_keys(*keys: Hashable) -> None:
+        """Write these keys (all of memory when none) to the archive."""
+        if dump is not None:
+            dump(*keys)
+
+    functools.update_wrapper(wrapper, func)
+    wrapper.info = info  # type: ignore[attr-defined]
+    wrapper.clear = clear  # type: ignore[attr-defined]
+    wrapper.key = key  # type: ignore[attr-defined]
+    wrapper.lookup = lookup  # type: ignore[attr-defined]
+    wrapper.load = load_keys  # type: ignore[attr-defined]
+    wrapper.dump = dump_keys  # type: ignore[attr-defined]
+    wrapper.archive = set_archive  # type: ignore[attr-defined]
+    wrapper.archived = archived  # type: ignore[attr-defined]
+    wrapper.__cache__ = lambda: memory  # type: ignore[attr-defined]
+    wrapper.__mask__ = lambda: ignore  # type: ignore[attr-defined]
+    wrapper.__map__ = lambda: keymap  # type: ignore[attr-defined]
+    wrapper.__policy__ = lambda: policy  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,69 @@
+"""The pluggy hook specifications: one hook per kind of plugin.
+
+A plugin distribution declares an entry point in one of the groups
+``klepto_core.policies``, ``klepto_core.keymaps``, ``klepto_core.serializers`` or
+``klepto_core.archives``; the object the entry point names implements the
+matching hook below and returns a :class:`klepto_core.types.PluginSpec` (or a
+list of them). The hook is called once, when the name is first resolved; the
+spec's factory is what the hot path uses afterwards.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from klepto_core.types import PluginSpec
+
+PROJECT = "klepto_core"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def klepto_core_policy() -> PluginSpec | list[PluginSpec]:
+    """Return the eviction policy (or policies) this plugin provides.
+
+    The factory is called as ``factory(maxsize)`` and returns a
+    :class:`klepto_core.policy.Policy`.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def klepto_core_keymap() -> PluginSpec | list[PluginSpec]:
+    """Return the keymap class(es) this plugin provides.
+
+    The factory is a :class:`klepto_core.keymap.Keymap` subclass, called with
+    klepto's keymap options (typed, flat, sentinel, ...).
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def klepto_core_serializer() -> PluginSpec | list[PluginSpec]:
+    """Return the serializer(s) this plugin provides.
+
+    The factory is called with no arguments (or serializer options) and returns
+    a :class:`klepto_core.serializer.Serializer`.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def klepto_core_archive() -> PluginSpec | list[PluginSpec]:
+    """Return the archive backend(s) this plugin provides.
+
+    The factory is called as ``factory(name, dict=None, cached=True, **options)``
+    exactly like klepto's archive constructors.
+    """
+    raise NotImplementedError
+
+
+#: entry point group -> (kind, hook name); the single table the registry reads.
+GROUPS: dict[str, tuple[str, str]] = {
+    "klepto_core.policies": ("policy", "klepto_core_policy"),
+    "klepto_core.keymaps": ("keymap", "klepto_core_keymap"),
+    "klepto_core.serializers": ("serializer", "klepto_core_serializer"),
+    "klepto_core.archives": ("archive", "klepto_core_archive"),
+}

@@ -1,0 +1,35 @@
+"""The small record every plugin hook returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS: tuple[str, ...] = ("policy", "keymap", "serializer", "archive")
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """What a plugin provides: its name, the factory that builds it, a one-line description.
+
+    ``url_schemes`` (archives only) lists the URL schemes ``open_archive`` routes
+    to this archive, e.g. ``("dir",)`` or ``("sqlite", "postgresql")``.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    url_schemes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One row of :func:`klepto_core.plugins`: what is installed and where it comes from."""
+
+    kind: str
+    name: str
+    distribution: str
+    version: str
+    description: str
+    error: str | None = None
