@@ -40,16 +40,18 @@ _FROM_INSPECT = frozenset(
 _FROM_API = frozenset({"cached", "plugins", "register_plugin", "archive", "open_archive"})
 
 if TYPE_CHECKING:
-    from klepto_core._inspect import (
-        NULL,
-        _keygen,
-        isvalid,
-        keygen,
-        signature,
-        strip_markup,
-        validate,
-    )
-    from klepto_core.api import archive, cached, open_archive, plugins, register_plugin
+    from klepto_core._inspect import NULL as NULL
+    from klepto_core._inspect import _keygen as _keygen
+    from klepto_core._inspect import isvalid as isvalid
+    from klepto_core._inspect import keygen as keygen
+    from klepto_core._inspect import signature as signature
+    from klepto_core._inspect import strip_markup as strip_markup
+    from klepto_core._inspect import validate as validate
+    from klepto_core.api import archive as archive
+    from klepto_core.api import cached as cached
+    from klepto_core.api import open_archive as open_archive
+    from klepto_core.api import plugins as plugins
+    from klepto_core.api import register_plugin as register_plugin
 
 
 def __getattr__(name: str) -> Any:
@@ -85,7 +87,7 @@ def __dir__() -> list[str]:
     return sorted(names | set(policy_decorator_names()))
 
 
-def license() -> None:  # noqa: A001 - klepto's public name
+def license() -> None:
     """Print klepto_core's license."""
     print("klepto_core is distributed under the 3-clause BSD license.")
 

@@ -70,12 +70,13 @@ def compile_binder(func: Callable[..., Any], ignore: Any = None, flat: bool = Tr
     dropped: set[str] = set()
     extra_positions: list[int] = []
     extra_names: list[str] = []
+    positional = [p.name for p in layout.named if p.kind is not _P.KEYWORD_ONLY]
     for item in ignored:
         if isinstance(item, int) and not isinstance(item, bool):
-            if 0 <= item < len(names):
-                nulled.add(names[item])
-            elif item >= len(names):
-                extra_positions.append(item - len(names))
+            if 0 <= item < len(positional):
+                nulled.add(positional[item])
+            elif item >= len(positional):
+                extra_positions.append(item - len(positional))
         elif isinstance(item, str) and item not in ("*", "**"):
             if item in names:
                 if item in ("self", "cls") and names[0] == item:
@@ -127,7 +128,8 @@ def compile_binder(func: Callable[..., Any], ignore: Any = None, flat: bool = Tr
         pos = va
         for j in sorted(set(extra_positions)):
             lines.append(
-                f"    if __kc_len({pos}) > {j}: {pos} = {pos}[:{j}] + (__kc_NULL,) + {pos}[{j + 1}:]"
+                f"    if __kc_len({pos}) > {j}: "
+                f"{pos} = {pos}[:{j}] + (__kc_NULL,) + {pos}[{j + 1}:]"
             )
     else:
         pos = "()"
@@ -144,10 +146,12 @@ def compile_binder(func: Callable[..., Any], ignore: Any = None, flat: bool = Tr
         lines.append(f"    return {pos} + {static}" if pos != "()" else f"    return {static}")
     else:
         if has_kw:
-            lines.append(f"    if {kw}: return ({pos}, __kc_dict(__kc_sorted({{{pairs}, **{kw}}}.items())))")
+            merged = f"__kc_dict(__kc_sorted({{{pairs}, **{kw}}}.items()))"
+            lines.append(f"    if {kw}: return ({pos}, {merged})")
         lines.append(f"    return ({pos}, {{{pairs}}})")
     source = "\n".join(lines)
-    exec(compile(source, f"<klepto_core binder for {getattr(func, '__qualname__', func)!s}>", "exec"), env)
+    where = f"<klepto_core binder for {getattr(func, '__qualname__', func)!s}>"
+    exec(compile(source, where, "exec"), env)
     binder: Binder = env["__kc_bind"]
     binder.__kc_source__ = source  # type: ignore[attr-defined]
     # a flat key can only be a single value (and collapse) when nothing is named

@@ -1,4 +1,4 @@
-"""The by-name API: ``cached(policy=..., keymap=..., archive=...)``, ``plugins()``, ``register_plugin()``.
+"""The by-name API: ``cached(policy=..., archive=...)``, ``plugins()``, ``register_plugin()``.
 
 Names are resolved through the plugin registry once, when the decorator is
 built; the returned wrapper is the same closure the klepto-style decorators
@@ -54,6 +54,7 @@ def _policy(policy: Any, maxsize: Any) -> tuple[Policy, Any, Any]:
     """A policy instance plus the maxsize and purge it implies, from a name, class or instance."""
     if isinstance(policy, Policy):
         return policy, policy.maxsize, _UNSET
+    factory: type[Policy]
     if isinstance(policy, str):
         factory = REGISTRY.resolve("policy", policy).factory
     elif isinstance(policy, type) and issubclass(policy, Policy):

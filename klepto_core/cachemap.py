@@ -50,7 +50,7 @@ def is_null(archive: object) -> bool:
     return archive is None or bool(getattr(archive, "is_null", False))
 
 
-class cache(dict):  # type: ignore[type-arg]  # noqa: N801 - klepto's public name
+class cache(dict):  # type: ignore[type-arg]
     """Memory (this dict) in front of an archive; ``load``/``dump`` move entries between them."""
 
     def __init__(self, *args: Any, archive: object = None, **kwds: Any) -> None:
@@ -74,7 +74,7 @@ class cache(dict):  # type: ignore[type-arg]  # noqa: N801 - klepto's public nam
         self.__archive__ = archive if is_archive(archive) and not is_null(archive) else None
 
     def archived(self, *on: bool) -> bool | None:
-        """Whether an archive is attached; ``archived(False)`` detaches it, ``archived(True)`` restores."""
+        """Whether an archive is attached; ``archived(False)`` detaches, ``(True)`` restores."""
         if not on:
             return self.__archive__ is not None
         if len(on) > 1:
@@ -132,7 +132,7 @@ class cache(dict):  # type: ignore[type-arg]  # noqa: N801 - klepto's public nam
             archive.update(batch)  # type: ignore[attr-defined]
 
     def sync(self, clear: bool = False) -> None:
-        """Make memory and archive agree: union (memory wins) or, with ``clear``, archive = memory."""
+        """Make memory and archive agree: their union (memory wins), or memory only (``clear``)."""
         if self.__archive__ is None:
             return
         if clear:

@@ -15,6 +15,7 @@ from klepto_core import defaults
 from klepto_core.cachemap import as_cache
 from klepto_core.errors import InvalidMaxsizeError
 from klepto_core.keymap import Keymap
+from klepto_core.policy import Policy
 from klepto_core.registry import REGISTRY
 
 _UNSET: Any = object()
@@ -30,7 +31,7 @@ def check_maxsize(maxsize: object) -> int | None:
 
 
 def resolve_keymap(keymap: object, safe: bool) -> Any:
-    """A keymap object from None (the default), a registered name, a keymap class or object."""
+    """A keymap from None (the default), a registered name, a keymap class or a keymap object."""
     if keymap is None:
         name = defaults.SAFE_KEYMAP if safe else defaults.KEYMAP
         factory = REGISTRY.resolve("keymap", name).factory
@@ -45,7 +46,7 @@ def resolve_keymap(keymap: object, safe: bool) -> Any:
 
 
 class CacheDecorator:
-    """A klepto-style decorator: ``@lru_cache(maxsize, cache, keymap, ignore, tol, deep, purge)``."""
+    """A klepto-style decorator: ``lru_cache(maxsize, cache, keymap, ignore, tol, deep, purge)``."""
 
     policy_name: ClassVar[str] = ""
     safe: ClassVar[bool] = False
@@ -61,7 +62,7 @@ class CacheDecorator:
                 target = decorator_class(defaults.UNBOUNDED_POLICY, cls.safe)
         obj = object.__new__(target)
         if target is not cls:
-            obj.__init__(*args, **kwds)  # Python skips __init__ for another class
+            target.__init__(obj, *args, **kwds)  # Python skips __init__ for another class
         return obj
 
     def __init__(
@@ -76,7 +77,7 @@ class CacheDecorator:
     ) -> None:
         if getattr(self, "__state__", None) is not None:
             return  # already initialised by __new__'s redirection
-        policy_type = REGISTRY.resolve("policy", self.policy_name).factory
+        policy_type: type[Policy] = REGISTRY.resolve("policy", self.policy_name).factory
         forced = getattr(policy_type, "forced", {})
         if maxsize is _UNSET:
             maxsize = policy_type.default_maxsize
@@ -117,7 +118,7 @@ class CacheDecorator:
         return f"{type(self).__name__}(maxsize={s['maxsize']!r}, purge={s['purge']!r})"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def decorator_class(policy_name: str, safe: bool = False) -> type[CacheDecorator]:
     """The klepto-style decorator class for ``policy_name`` (``lru`` -> ``lru_cache``)."""
     REGISTRY.resolve("policy", policy_name)  # unknown names fail here, with the installed list

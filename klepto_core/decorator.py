@@ -54,35 +54,38 @@ def build_key_functions(
             def formatted(*args: Any, **kwds: Any) -> Hashable:
                 return encode(binder(*args, **kwds))
 
-        def user(*args: Any, **kwds: Any) -> Hashable:
+        def flat_user(*args: Any, **kwds: Any) -> Hashable:
             return encode(binder(*args, **kwds))
 
         memo: Callable[..., Hashable] = formatted
+        user: Callable[..., Hashable] = flat_user
     else:
         pair_binder = compile_binder(func, ignore, flat=False)
         memo_of = keymap.memo_key if isinstance(keymap, Keymap) else keymap
 
-        def memo(*args: Any, **kwds: Any) -> Hashable:
+        def pair_memo(*args: Any, **kwds: Any) -> Hashable:
             a, k = pair_binder(*args, **kwds)
             return memo_of(*a, **k)
 
-        def user(*args: Any, **kwds: Any) -> Hashable:
+        def pair_user(*args: Any, **kwds: Any) -> Hashable:
             a, k = pair_binder(*args, **kwds)
             return keymap(*a, **k)
+
+        memo, user = pair_memo, pair_user
 
     if rounder is None:
         return memo, user
     plain_memo, plain_user = memo, user
 
-    def memo(*args: Any, **kwds: Any) -> Hashable:
+    def rounded_memo(*args: Any, **kwds: Any) -> Hashable:
         a, k = rounder(args, kwds)
         return plain_memo(*a, **k)
 
-    def user(*args: Any, **kwds: Any) -> Hashable:
+    def rounded_user(*args: Any, **kwds: Any) -> Hashable:
         a, k = rounder(args, kwds)
         return plain_user(*a, **k)
 
-    return memo, user
+    return rounded_memo, rounded_user
 
 
 def _namespaced(namespace: str, key_of: Callable[..., Hashable]) -> Callable[..., Hashable]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from klepto_core.keymap import NOSENTINEL, SENTINEL, Keymap
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # computed, so ``from klepto_core.keymaps import *`` sees every plugin
@@ -27,7 +26,9 @@ def __getattr__(name: str) -> Any:
     try:
         return REGISTRY.resolve("keymap", name).factory
     except UnknownPluginError as exc:
-        raise AttributeError(f"module 'klepto_core.keymaps' has no attribute {name!r} ({exc})") from exc
+        raise AttributeError(
+                f"module 'klepto_core.keymaps' has no attribute {name!r} ({exc})"
+            ) from exc
 
 
 def __dir__() -> list[str]:

@@ -51,7 +51,9 @@ class Policy:
         """Forget everything (memory was cleared or purged)."""
 
 
-def untracked(memory: Mapping[Hashable, Any], tracked: Mapping[Hashable, Any]) -> Iterator[Hashable]:
+def untracked(
+    memory: Mapping[Hashable, Any], tracked: Mapping[Hashable, Any]
+) -> Iterator[Hashable]:
     """Keys in ``memory`` the policy's bookkeeping does not know, oldest first."""
     if len(memory) <= len(tracked):
         # every memory key may still be tracked; a full scan is only needed when not

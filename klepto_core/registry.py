@@ -9,6 +9,7 @@ until then, which keeps ``import klepto_core`` cheap.
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -189,7 +190,9 @@ class Registry:
                 error = None
             except PluginLoadError as exc:
                 description, error = "", str(exc)
-            rows.append(PluginInfo(kind, name, entry.distribution, entry.version, description, error))
+            rows.append(
+                PluginInfo(kind, name, entry.distribution, entry.version, description, error)
+            )
         return rows
 
     def specs(self, kind: str) -> list[PluginSpec]:
@@ -209,7 +212,7 @@ def _check_kind(kind: str) -> None:
 
 
 def _install_hint(kind: str, name: str) -> str:
-    """Which distribution would provide ``name``: read from the core's own extras, else by convention."""
+    """Which distribution would provide ``name``: the core's own extras, else the naming rule."""
     dist = f"klepto-{kind}-{name}".lower()
     try:
         from importlib.metadata import PackageNotFoundError, requires
@@ -219,7 +222,7 @@ def _install_hint(kind: str, name: str) -> str:
         requirements = []
     for requirement in requirements:
         head, _, marker = requirement.partition(";")
-        req_name = head.strip().split("[")[0].split(" ")[0].split("=")[0].split(">")[0].split("<")[0]
+        req_name = re.split(r"[\s\[=<>!~;]", head.strip(), maxsplit=1)[0]
         if req_name.lower().replace("_", "-") == dist and "extra" in marker:
             extra = marker.split("extra")[-1].strip(" =\"'")
             return f"install it with: pip install 'klepto-core[{extra}]' (distribution {dist})"

@@ -23,7 +23,9 @@ def __getattr__(name: str) -> Any:
         try:
             return decorator_class(name[: -len("_cache")], True)
         except UnknownPluginError as exc:
-            raise AttributeError(f"module 'klepto_core.safe' has no attribute {name!r} ({exc})") from exc
+            raise AttributeError(
+                f"module 'klepto_core.safe' has no attribute {name!r} ({exc})"
+            ) from exc
     raise AttributeError(f"module 'klepto_core.safe' has no attribute {name!r}")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ class PluginSpec:
     """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Any  # a class or callable; typed by kind (Policy, Keymap, Serializer, Archive)
     description: str = ""
     url_schemes: tuple[str, ...] = field(default=())
 

@@ -1,0 +1,1 @@
+"""The benchmark suite behind ``make bench``: klepto_core side by side with its peers."""
