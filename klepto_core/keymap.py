@@ -56,6 +56,8 @@ class Keymap:
     options are kept in ``_config`` and handed to the encoder.
     """
 
+    #: the registered name (klepto's class name: ``hashmap``...); ``repr`` shows it
+    name: ClassVar[str] = ""
     #: the name of the selector option (``algorithm``, ``encoding``, ``serializer``)
     __stub__: ClassVar[str] = ""
     #: True when the encoder can map different keys to one value (e.g. builtin hash):
@@ -174,11 +176,14 @@ class Keymap:
     # klepto's names for the same operations
     def encode(self, /, *args: Any, **kwds: Any) -> Hashable:
         """The flat key of these arguments (klepto's ``encode``), encoded."""
-        return self.encode_key(self._flat(args, kwds))
+        return self.encode_key(self._chained(self._flat(args, kwds)))
 
     def encrypt(self, /, *args: Any, **kwds: Any) -> Hashable:
         """The ``(args, kwds)`` key of these arguments (klepto's ``encrypt``), encoded."""
-        return self.encode_key(self._pair(args, kwds))
+        return self.encode_key(self._chained(self._pair(args, kwds)))
+
+    def _chained(self, key: Any) -> Any:
+        return key if self.__inner__ is None else self.__inner__(key)
 
     def dumps(self, obj: Any, **kwds: Any) -> Hashable:
         """Encode ``obj`` as if it were the only argument."""
@@ -196,7 +201,7 @@ class Keymap:
     def __add__(self, other: object) -> Keymap:
         if not isinstance(other, Keymap):
             raise TypeError(
-                f"can't concatenate '{type(self).__name__}' and '{type(other).__name__}' objects"
+                f"can't concatenate '{self._label()}' and '{type(other).__name__}' objects"
             )
         chained = _copy.copy(other)
         chained.__inner__ = _copy.copy(self)
@@ -214,7 +219,10 @@ class Keymap:
         if self.__stub__ and getattr(self, "__type__", None) is not None:
             parts.append(f"{self.__stub__}={self.__type__!r}")
         star = "*" if self.__inner__ is not None else ""
-        return f"{type(self).__name__}({', '.join(parts)}){star}"
+        return f"{self._label()}({', '.join(parts)}){star}"
+
+    def _label(self) -> str:
+        return type(self).name or type(self).__name__
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from klepto_core.keymap import NOSENTINEL as NOSENTINEL
+from klepto_core.keymap import SENTINEL as SENTINEL
+
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # computed, so ``from klepto_core.keymaps import *`` sees every plugin

@@ -1,0 +1,58 @@
+"""The pickle keymap: the formatted arguments serialized by a named module (``picklemap``)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from types import ModuleType
+from typing import Any
+
+from klepto_core import crypto
+from klepto_core.errors import InvalidArgumentError
+from klepto_core.hookspecs import hookimpl
+from klepto_core.keymap import NOSENTINEL, Keymap
+from klepto_core.types import PluginSpec
+
+
+class PickleKeymap(Keymap):
+    """Key a call by its serialized formatted arguments.
+
+    ``serializer`` is None (``repr``) or the name of a module with ``dumps``
+    (``'pickle'``, ``'dill'``, ``'json'``...); a module object is stored by name.
+    Other options go to its ``dumps``; ``byref=True`` is added for dill, as klepto
+    does. Options a serializer does not accept are dropped one by one, so
+    ``picklemap(serializer='pickle', protocol=0)`` does pickle with protocol 0.
+    """
+
+    name = "picklemap"
+    __stub__ = "serializer"
+
+    def __init__(
+        self,
+        typed: bool = False,
+        flat: bool = True,
+        sentinel: object = NOSENTINEL,
+        **kwds: Any,
+    ) -> None:
+        kwds.setdefault("byref", True)
+        super().__init__(typed=typed, flat=flat, sentinel=sentinel, **kwds)
+        selected = self.__type__
+        if isinstance(selected, ModuleType):
+            self.__type__ = selected.__name__  # kept by name, so the keymap itself pickles
+        elif not isinstance(selected, str | None):
+            raise InvalidArgumentError(
+                f"picklemap serializer must be a module or a module name, got {selected!r}"
+            )
+
+    def encode_key(self, formatted: Any) -> Hashable:
+        """The formatted key serialized with the selected module (its repr when None)."""
+        return crypto.pickle(formatted, self.__type__, **self._config)  # type: ignore[no-any-return]
+
+
+@hookimpl
+def klepto_core_keymap() -> PluginSpec:
+    """Register the ``picklemap`` keymap."""
+    return PluginSpec(
+        name="picklemap",
+        factory=PickleKeymap,
+        description="the arguments serialized with repr, pickle, dill, json or another module",
+    )

@@ -1,0 +1,62 @@
+"""The mru policy: klepto's victim choice, the pre-filled-cache crash fixed, conformance."""
+
+from __future__ import annotations
+
+from klepto_policy_mru import MRUPolicy
+
+import klepto_core
+from klepto_core.testing import PolicyConformance, call_key
+
+
+class TestMRUConformance(PolicyConformance):
+    policy_name = "mru"
+
+
+def traced(maxsize, calls, cache=None):
+    f = klepto_core.mru_cache(maxsize=maxsize, keymap=call_key, cache=cache)(lambda x: x)
+    for x in calls:
+        assert f(x) == x
+    return f
+
+
+def xs(f):
+    return sorted(kwds[0][1] for _args, kwds in f.__cache__())
+
+
+def test_klepto_examples():
+    # compat spec §1.3
+    f = traced(3, [1, 2, 3, 1, 4])
+    assert xs(f) == [2, 3, 4] and f.info()[:2] == (1, 4)
+    f = traced(3, [1, 2, 3, 4, 5])
+    assert xs(f) == [1, 2, 5] and f.info()[:2] == (0, 5)
+
+
+def test_the_victim_is_the_most_recent_use_before_the_call_never_the_new_key():
+    policy = MRUPolicy(2)
+    memory = {}
+    for key in (1, 2):
+        memory[key] = None
+        policy.admitted(key)
+    policy.on_hit(1)  # 1 is now the most recent
+    memory[3] = None
+    policy.admitted(3)
+    assert policy.victims(memory, 3) == [1]
+
+
+def test_a_cyclic_scan_keeps_most_of_the_cache():
+    # the case MRU exists for: a loop over more keys than fit; LRU would hit nothing
+    f = traced(4, list(range(6)) * 5)
+    assert f.info().hit >= 10
+
+
+def test_prefilled_cache_no_longer_raises():
+    # klepto raised IndexError('pop from an empty deque') here (compat spec §6 edge 9)
+    prefill = {call_key(x=-i): "old" for i in range(1, 6)}
+    f = traced(2, [1], cache=prefill)
+    assert len(f.__cache__()) <= 2
+    assert call_key(x=1) in f.__cache__()
+
+
+def test_negative_maxsize_keeps_nothing():
+    f = traced(-1, [1, 2, 1])
+    assert len(f.__cache__()) == 0 and f.info().miss == 3
