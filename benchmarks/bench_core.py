@@ -97,7 +97,12 @@ def miss_and_evict(maxsize: int = 256) -> list[tuple[str, float, str]]:
 
         ns = per_call_ns(run, len(part), rounds=3)
         computed: list[int] = []
-        g = decorator(lambda x: computed.append(x) or x)
+
+        def record(x: int, computed: list[int] = computed) -> int:
+            computed.append(x)
+            return x
+
+        g = decorator(record)
         for x in part:
             g(x)
         ratio = 1 - len(computed) / len(part)

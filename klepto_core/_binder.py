@@ -146,7 +146,8 @@ def compile_binder(func: Callable[..., Any], ignore: Any = None, flat: bool = Tr
         lines.append(f"    return {pos} + {static}" if pos != "()" else f"    return {static}")
     else:
         if has_kw:
-            merged = f"__kc_dict(__kc_sorted({{{pairs}, **{kw}}}.items()))"
+            named = f"{pairs}, " if pairs else ""
+            merged = f"__kc_dict(__kc_sorted({{{named}**{kw}}}.items()))"
             lines.append(f"    if {kw}: return ({pos}, {merged})")
         lines.append(f"    return ({pos}, {{{pairs}}})")
     source = "\n".join(lines)

@@ -108,6 +108,7 @@ def cached(
     safe: bool = False,
     namespace: Any = True,
     write_through: bool = True,
+    single_flight: bool = False,
     **more_archive_options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A memoizing decorator configured by plugin names.
@@ -117,7 +118,8 @@ def cached(
     archive, falls through to it on a miss and writes each new result to it at
     once (``write_through``). Results in a shared archive are namespaced per
     function (``namespace=True``; a string picks the namespace, False shares
-    keys like klepto does).
+    keys like klepto does). ``single_flight=True`` takes the archive's lock on a
+    missed key, so of many workers missing it at once one computes and the rest load it.
     """
     options = {**(archive_options or {}), **more_archive_options}
     policy_obj: Policy | None
@@ -157,6 +159,7 @@ def cached(
             safe=safe,
             namespace=space,
             write_through=write_through and persistent,
+            single_flight=single_flight,
         )
 
     return decorate

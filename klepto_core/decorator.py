@@ -109,12 +109,15 @@ def memoize(
     safe: bool = False,
     namespace: str | None = None,
     write_through: bool = False,
+    single_flight: bool = False,
 ) -> Callable[..., Any]:
     """Return ``func`` wrapped in a cache run by ``policy`` over the mapping ``cache``.
 
     ``namespace`` prefixes every key (so functions sharing one archive never
     read each other's results); ``write_through`` writes each computed value to
-    the archive at once instead of on eviction, purge or ``dump()``.
+    the archive at once instead of on eviction, purge or ``dump()``;
+    ``single_flight`` makes a miss take the archive's lock on the key, so of many
+    threads or processes missing one key at once one computes, the rest load it.
     """
     if not callable(func):
         raise InvalidArgumentError(f"cannot cache {func!r}: it is not callable")
@@ -123,7 +126,15 @@ def memoize(
     if namespace is not None:
         memo_key, user_key = _namespaced(namespace, memo_key), _namespaced(namespace, user_key)
     lock = threading.RLock()
-    get = memory.get
+    get = peek = memory.get
+    if maxsize == 0:
+        # klepto's no_cache never answers from memory: a value found there (pre-filled, or
+        # the uncached archive that *is* memory) is counted as a load in miss(), never a hit
+
+        def get(key: Hashable, default: Any) -> Any:
+            hash(key)  # an unhashable key fails here, as a real lookup would
+            return default
+
     on_hit = policy.on_hit
     admitted = policy.admitted
     bounded = maxsize is not None
@@ -151,23 +162,30 @@ def memoize(
                 dump(victim)  # type: ignore[misc]
             memory.pop(victim, None)
 
-    def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
-        nonlocal misses, loads
+    def loaded(key: Hashable) -> Any:
+        # the value the archive holds for ``key`` (now also in memory), or _MISS
+        nonlocal loads
         if load is not None and is_archived():
             load(key)
-            value = get(key, _MISS)
-            if value is not _MISS:
-                with lock:
-                    loads += 1
-                    if maxsize == 0:
+            value = peek(key, _MISS)
+        else:
+            value = peek(key, _MISS) if maxsize == 0 else _MISS
+        if value is not _MISS:
+            with lock:
+                loads += 1
+                if maxsize == 0:
+                    if not keep_archive:
                         memory.clear()  # it came from the archive: nothing to write back
-                    else:
-                        admitted(key)
-                        if bounded:
-                            overflow(key)
-                return value
+                else:
+                    admitted(key)
+                    if bounded:
+                        overflow(key)
+        return value
+
+    def computed(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any], through: bool) -> Any:
+        nonlocal misses
         value = func(*args, **kwds)
-        if write_through and dump is not None:
+        if through and dump is not None:
             memory[key] = value
             dump(key)  # the archive write happens outside the lock
         with lock:
@@ -177,6 +195,37 @@ def memoize(
             if bounded:
                 overflow(key)
         return value
+
+    def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+        value = loaded(key)
+        if value is not _MISS:
+            return value
+        return computed(key, args, kwds, write_through)
+
+    if single_flight:
+        from klepto_core.locking import KeyLock
+
+        def key_lock(key: Hashable) -> Any:
+            # looked up per miss: the archive can be swapped or toggled after decoration
+            target = memory.archive if isinstance(memory, cache_type) else memory
+            take = getattr(target, "lock", None) if is_archive(target) else None
+            return KeyLock(("memoize", id(memory)), key) if take is None else take(key)
+
+        def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
+            nonlocal hits
+            value = loaded(key)
+            if value is not _MISS:
+                return value
+            with key_lock(key):
+                value = loaded(key)  # the holder before us may have stored it
+                if value is not _MISS:
+                    return value
+                value = peek(key, _MISS) if maxsize != 0 else _MISS
+                if value is not _MISS:  # a thread of this process computed it meanwhile
+                    hits += 1
+                    return value
+                # written to the archive before the lock is released, so waiters find it
+                return computed(key, args, kwds, True)
 
     def unhashable(exc: TypeError) -> UnhashableKeyError:
         error = UnhashableKeyError(

@@ -101,3 +101,11 @@ class InvalidMaxsizeError(InvalidArgumentError, ValueError):
 
 class UnhashableKeyError(KleptoCoreError, TypeError):
     """A call whose arguments cannot be turned into a cache key by the chosen keymap."""
+
+
+class LockTimeoutError(ArchiveError, TimeoutError):
+    """A per-key archive lock (``Archive.lock``) not obtained within its timeout."""
+
+
+class ArchiveURLError(ArchiveUnavailableError, ValueError):
+    """An archive URL or location that is malformed or names nothing (as opposed to unreachable)."""

@@ -144,3 +144,12 @@ def test_keyword_only_arguments_are_not_surplus_keywords() -> None:
     bind = compile_binder(kwonly, "**")
     assert bind(1, b=0) != bind(1, b=5)
     assert bind(1, b=0) == ("a", 1, "b", 0, "c", 5)
+
+
+def test_pair_binder_of_a_function_with_only_star_arguments() -> None:
+    def anything(*args, **kwds):
+        return args
+
+    bind = compile_binder(anything, flat=False)
+    assert bind(1, b=2, a=1) == ((1,), {"a": 1, "b": 2})
+    assert bind() == ((), {})

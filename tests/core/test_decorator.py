@@ -10,7 +10,12 @@ import pytest
 
 import klepto_core
 from klepto_core import safe
-from klepto_core.errors import InvalidArgumentError, InvalidMaxsizeError, UnhashableKeyError, UnknownPluginError
+from klepto_core.errors import (
+    InvalidArgumentError,
+    InvalidMaxsizeError,
+    UnhashableKeyError,
+    UnknownPluginError,
+)
 from klepto_core.keymaps import keymap
 from klepto_core.tools import CacheInfo
 

@@ -1,0 +1,229 @@
+"""One HDF5 file shared by threads and processes: locked reads, journaled atomic writes.
+
+Every access takes ``fcntl.flock`` on ``<file>.lock`` (shared to read, exclusive
+to write) for the duration of one operation, so writers never interleave and a
+reader never sees a half-committed batch. Writes go through
+:class:`~klepto_archive_hdf._journal.JournaledFile`; a journal found on entry
+means a writer died mid-commit, and is rolled back before anything else.
+Whole-file rewrites (creation, ``clear``) build a temp file and ``os.replace``
+it. The lock file is opened afresh per operation, so a forked child never
+shares its parent's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from klepto_archive_hdf._h5 import h5py
+from klepto_archive_hdf._journal import JournaledFile, journal_path, recover
+from klepto_core.errors import ArchiveUnavailableError, FormatError
+
+_held = threading.local()  # path -> [fd, exclusive, depth] of the locks this thread holds
+
+
+def _forget_locks_after_fork() -> None:
+    global _held
+    _held = threading.local()  # a child shares the parent's descriptors, not its locks
+
+
+os.register_at_fork(after_in_child=_forget_locks_after_fork)
+
+
+#: the file format of new files: HDF5 1.8's (2008), whose indexed groups and attribute heaps
+#: keep a write O(log n) where klepto's 1.6-format files rewrite every name on each insert;
+#: klepto (any h5py) reads and writes these files, and still-older files keep their format
+LIBVER = ("v108", "v108")
+
+
+def lock_path(path: str) -> str:
+    """The lock file guarding ``path``."""
+    return path + ".lock"
+
+
+@contextlib.contextmanager
+def locked(path: str, exclusive: bool) -> Iterator[None]:
+    """Hold the shared (or exclusive) lock of ``path``; re-entrant within a thread.
+
+    A journal left by a dead writer is rolled back first. A reader of a
+    location where the lock file cannot be created (read-only) reads unlocked.
+    """
+    held: dict[str, list[Any]] = _held.__dict__.setdefault("locks", {})
+    mine = held.get(path)
+    if mine is not None:
+        if exclusive and not mine[1]:
+            raise RuntimeError(f"cannot upgrade a shared lock on {path} to an exclusive one")
+        mine[2] += 1
+        try:
+            yield
+        finally:
+            mine[2] -= 1
+        return
+    fd = _open_lock(path, exclusive)
+    try:
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if os.path.exists(journal_path(path)):
+            _roll_back(path, fd, exclusive)
+        held[path] = [fd, exclusive, 1]
+        try:
+            yield
+        finally:
+            del held[path]
+    finally:
+        if fd >= 0:
+            os.close(fd)  # closing the descriptor releases the flock
+
+
+def _open_lock(path: str, exclusive: bool) -> int:
+    try:
+        return os.open(lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        if exclusive or exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+            raise
+        return -1
+
+
+def _roll_back(path: str, fd: int, exclusive: bool) -> None:
+    if fd < 0:
+        raise ArchiveUnavailableError(
+            f"{path}: a writer was interrupted and left {journal_path(path)}; "
+            "open the archive once with write access to roll the file back"
+        )
+    if not exclusive:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        recover(path)
+    finally:
+        if not exclusive:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+class HDFFile:
+    """The HDF5 file at ``path`` (absolute) with klepto_core's locking and atomic writes."""
+
+    def __init__(self, path: str, durable: bool = False) -> None:
+        self.path = path
+        self.durable = durable
+
+    def _format_error(self, exc: BaseException) -> FormatError:
+        return FormatError(f"{self.path} is not a readable HDF5 file: {exc}")
+
+    def exclusive(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the exclusive lock across several operations (they re-enter it)."""
+        return locked(self.path, exclusive=True)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Any]:
+        """The open file (read-only) under the shared lock, or None when it does not exist."""
+        h5 = h5py()
+        with locked(self.path, exclusive=False):
+            try:
+                handle = h5.File(self.path, "r", locking=False)
+            except FileNotFoundError:
+                yield None
+                return
+            except OSError as exc:
+                if not os.path.exists(self.path):
+                    yield None
+                    return
+                raise self._format_error(exc) from exc
+            try:
+                yield handle
+            finally:
+                handle.close()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Any]:
+        """The open file under the exclusive lock; every change commits at once on exit.
+
+        An exception inside the block discards every change (the file is untouched).
+        """
+        h5 = h5py()
+        with locked(self.path, exclusive=True):
+            if not os.path.exists(self.path):
+                self._replace_locked(lambda handle: None)
+            journaled = JournaledFile(self.path, self.durable)
+            try:
+                try:
+                    handle = h5.File(journaled, "r+")
+                except OSError as exc:
+                    raise self._format_error(exc) from exc
+                try:
+                    yield handle
+                finally:
+                    handle.close()
+            except BaseException:
+                journaled.abort()
+                raise
+            journaled.commit()
+
+    def ensure(self) -> None:
+        """Create an empty HDF5 file if none exists; FormatError if the path holds anything else."""
+        if os.path.exists(self.path):
+            self.check()
+            return
+        with locked(self.path, exclusive=True):
+            if not os.path.exists(self.path):
+                self._replace_locked(lambda handle: None)
+
+    def check(self) -> None:
+        """FormatError naming the file if it exists and is not HDF5."""
+        h5 = h5py()
+        with locked(self.path, exclusive=False):
+            try:
+                ok = h5.is_hdf5(self.path)
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                raise self._format_error(exc) from exc
+            if not ok:
+                raise FormatError(f"{self.path} is not an HDF5 file (no HDF5 signature)")
+
+    def replace(self, fill: Callable[[Any], None]) -> None:
+        """Atomically replace the file by a new one that ``fill(handle)`` populates."""
+        with locked(self.path, exclusive=True):
+            self._replace_locked(fill)
+
+    def _replace_locked(self, fill: Callable[[Any], None]) -> None:
+        h5 = h5py()
+        folder = os.path.dirname(self.path) or "."
+        temp = os.path.join(folder, f".{os.path.basename(self.path)}.{secrets.token_hex(8)}.tmp")
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(temp, os.stat(self.path).st_mode & 0o7777)  # keep a replaced file's mode
+            with h5.File(temp, "w", locking=False, libver=LIBVER) as handle:
+                fill(handle)
+            if self.durable:
+                _fsync(temp)
+            os.replace(temp, self.path)
+            if self.durable:
+                _fsync(folder)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    def remove(self) -> None:
+        """Delete the file, its journal and its lock file."""
+        with locked(self.path, exclusive=True):
+            for path in (self.path, journal_path(self.path)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path(self.path))
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

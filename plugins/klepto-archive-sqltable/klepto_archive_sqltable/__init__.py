@@ -1,0 +1,240 @@
+"""klepto's ``sqltable_archive``: entries in one table (default ``memo``) of any SQL database.
+
+The table keeps klepto's layout (``Kkey`` text primary key, ``Kval`` dill
+pickle), so klepto and klepto_core read each other's str-keyed entries; tables
+created here also accept any key (see :mod:`klepto_archive_sqltable._table`).
+SQLAlchemy is imported when an archive is constructed, never at plugin import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from klepto_core.archive import Archive, archive_factory
+from klepto_core.hookspecs import hookimpl
+from klepto_core.serializer import Serializer, get_serializer
+from klepto_core.types import PluginSpec
+
+if TYPE_CHECKING:
+    from klepto_archive_sqltable._db import Database
+    from klepto_archive_sqltable._table import EntryTable
+
+#: klepto pickles with ``dill.DEFAULT_PROTOCOL``
+DEFAULT_PROTOCOL = 4
+DEFAULT_TABLE = "memo"
+URL_SCHEMES = (
+    "sqltable",
+    "sqlite",
+    "postgresql",
+    "postgresql+psycopg2",
+    "postgresql+psycopg",
+    "mysql",
+    "mysql+pymysql",
+    "mariadb",
+    "mariadb+pymysql",
+)
+
+
+def sqlname(name: str | None) -> tuple[str | None, str | None]:
+    """klepto's ``_sqlname``: ``'<url>?table=<t>'`` -> (url, table); a bare name is a table."""
+    from klepto_core.archives import _sqlname
+
+    return _sqlname(name)
+
+
+def value_serializer(serialized: bool, serializer: Any, protocol: Any) -> Serializer | None:
+    """The serializer for values: None when ``serialized`` is False (values kept as text)."""
+    if not serialized:
+        return None
+    return get_serializer(serializer, protocol)
+
+
+def key_serializer(values: Serializer | None) -> Serializer:
+    """Keys need an exact round trip, so a lossy value format (json) falls back to the default."""
+    if values is not None and values.roundtrips_any:
+        return values
+    return get_serializer()
+
+
+class SqlTableArchive(Archive):
+    """An archive over one table; each set/update commits (a batch in one transaction).
+
+    ``name`` is parsed like klepto's (``'sqlite:///x.db?table=t'``, ``'t'``,
+    ``'table=t'``); ``database``/``table`` fill what the name leaves out.
+    ``serialized=False`` stores values as text, ``protocol`` picks the pickle
+    protocol (a str protocol picks json), ``serializer`` any registered
+    serializer; other keywords go to :func:`sqlalchemy.create_engine`.
+    ``__drop__()`` drops the table, ``__drop__(database=True)`` the database.
+    """
+
+    __kind_name__: ClassVar[str] = "sqltable_archive"
+    persistent: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        name: str | None = None,
+        database: str | None = None,
+        table: str | None = None,
+        serialized: bool = True,
+        protocol: Any = DEFAULT_PROTOCOL,
+        serializer: Any = None,
+        **engine_options: Any,
+    ) -> None:
+        from klepto_archive_sqltable._db import normalize_url
+
+        db_name, table_name = sqlname(name)
+        engine_options.pop("id", None)
+        engine_options.pop("root", None)
+        engine_options.update(engine_options.pop("config", None) or {})
+        url = normalize_url(db_name if db_name is not None else database)
+        table_name = table_name or table or DEFAULT_TABLE
+        state: dict[str, Any] = {
+            "serialized": bool(serialized),
+            "root": url,
+            "id": table_name,
+            "protocol": protocol,
+        }
+        self._connect(
+            f"{url}?table={table_name}", state, url, table_name, serializer, engine_options
+        )
+
+    def _connect(
+        self,
+        name: str,
+        state: dict[str, Any],
+        url: str,
+        table_name: str,
+        serializer: Any,
+        engine_options: dict[str, Any],
+    ) -> None:
+        """Set up the archive over table ``table_name`` of database ``url`` (creating the table)."""
+        from klepto_archive_sqltable._db import Database
+        from klepto_archive_sqltable._table import EntryTable
+
+        serialized = bool(state["serialized"])
+        values = value_serializer(serialized, serializer, state["protocol"])
+        if isinstance(serializer, str):
+            state["serializer"] = serializer
+        state.update(engine_options)
+        super().__init__(name, state, values)
+        self._engine_options = engine_options
+        self._db: Database = Database(url, engine_options, self._lock)
+        # an in-memory database dies with the object: pickling and copy() carry the contents
+        self.persistent = not self._db.memory  # type: ignore[misc]
+        self._table: EntryTable = EntryTable(
+            self._db, table_name, self._label(), key_serializer(values), serialized
+        )
+        self._table.open(create=True)
+
+    @classmethod
+    def _options_from_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Constructor keywords from klepto's ``state`` (``root``/``id`` become the name)."""
+        options = {k: v for k, v in state.items() if k not in ("root", "id")}
+        if state.get("root") is not None:
+            options["database"] = state["root"]
+        if state.get("id") is not None:
+            options["table"] = state["id"]
+        return options
+
+    def _label(self) -> str:
+        return f"{self.__kind_name__}({self._name!r})"
+
+    def _reopen_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        state = self.__state__
+        kwds = {"serialized": state["serialized"], "protocol": state["protocol"]}
+        if "serializer" in state:
+            kwds["serializer"] = state["serializer"]
+        kwds.update(self._engine_options)
+        return (self._name,), kwds
+
+    # -- primitives ----------------------------------------------------------------------
+
+    def _read(self, key: Hashable) -> Any:
+        return self._table.read(key)
+
+    def _write(self, key: Hashable, payload: Any) -> None:
+        self._table.write_many([(key, payload)])
+
+    def _write_many(self, items: list[tuple[Hashable, Any]]) -> None:
+        self._table.write_many(items)
+
+    def _delete(self, key: Hashable) -> None:
+        self._table.delete(key)
+
+    def _keys(self) -> Iterable[Hashable]:
+        return self._table.keys()
+
+    def _count(self) -> int:
+        return self._table.count()
+
+    def _has(self, key: Hashable) -> bool:
+        return self._table.has(key)
+
+    def _items(self) -> Iterator[tuple[Hashable, Any]]:
+        return self._table.items()
+
+    def _clear(self) -> None:
+        self._table.clear()
+
+    def _drop(self, **kwds: Any) -> None:
+        """Drop the table; ``database=True`` drops the whole database (klepto's ``__drop__``)."""
+        if kwds.get("database", False):
+            self._db.drop_database()
+            self._table._use(None)
+            return
+        self._table.drop()
+
+    def lock(self, key: Hashable, timeout: float | None = None) -> Any:
+        """A lock on ``key`` for ``single_flight`` caching, shared by the processes using the table.
+
+        PostgreSQL: a session advisory lock on a 64-bit stable hash of table and key,
+        on a connection of its own (the server frees it if the process dies); a
+        SQLite file: a byte-range lock on ``<file>.lock``; otherwise the default.
+        """
+        from klepto_core import locking
+
+        db = self._db
+        if db.backend != "postgresql":
+            path = None if db.sqlite_path is None else f"{db.sqlite_path}.lock"
+            return locking.default_lock(self, key, timeout, path=path)
+        ident = locking.lock_id(self._name, key)
+
+        def advisory() -> locking.PollingLock:
+            db._check_fork()
+            conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+            def attempt() -> bool:
+                query = "SELECT pg_try_advisory_lock(%s)"
+                return bool(conn.exec_driver_sql(query, (ident,)).scalar())
+
+            def release() -> None:
+                try:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (ident,))
+                finally:
+                    conn.close()
+
+            return locking.PollingLock(attempt, release, conn.close)
+
+        return locking.KeyLock(locking.lock_scope(self), key, timeout, advisory)
+
+    def close(self) -> None:
+        """Close pooled connections (an in-memory database would be lost, so it stays open)."""
+        if not self._db.memory:
+            self._db.close()
+
+
+sqltable_archive = archive_factory(SqlTableArchive)
+
+__all__ = ["DEFAULT_TABLE", "SqlTableArchive", "sqlname", "sqltable_archive"]
+
+
+@hookimpl
+def klepto_core_archive() -> PluginSpec:
+    """Register the ``sqltable`` archive."""
+    return PluginSpec(
+        name="sqltable",
+        factory=sqltable_archive,
+        description="entries in one SQL table, klepto's layout (SQLite, PostgreSQL, MySQL/MariaDB)",
+        url_schemes=URL_SCHEMES,
+    )

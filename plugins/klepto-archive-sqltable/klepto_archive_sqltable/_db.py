@@ -1,0 +1,380 @@
+"""One database behind a sql archive: URL defaults, driver choice, SQLite pragmas, errors.
+
+Imported only when a sql archive is constructed, so listing plugins never pays
+for SQLAlchemy. Every failure to reach the database becomes a one-line
+:class:`~klepto_core.errors.ArchiveUnavailableError`; lock conflicts between
+writers are retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+from klepto_core.errors import ArchiveError, ArchiveUnavailableError
+
+MEMORY_URL = "sqlite:///:memory:"
+#: klepto's database name for a server URL that names none
+DEFAULT_DATABASE = "defaultdb"
+#: seconds a SQLite writer waits for another process's lock before giving up
+SQLITE_TIMEOUT = 60.0
+
+# driver names SQLAlchemy knows -> the module that provides each, in order of preference
+_DRIVERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "postgresql": (("psycopg", "psycopg"), ("psycopg2", "psycopg2"), ("pg8000", "pg8000")),
+    "mysql": (
+        ("mysqldb", "MySQLdb"),
+        ("pymysql", "pymysql"),
+        ("mysqlconnector", "mysql.connector"),
+    ),
+    "mariadb": (
+        ("mysqldb", "MySQLdb"),
+        ("pymysql", "pymysql"),
+        ("mysqlconnector", "mysql.connector"),
+    ),
+}
+_RETRIES = 8
+T = TypeVar("T")
+
+
+def normalize_url(database: str | None) -> str:
+    """klepto's database defaults: None -> in-memory SQLite, a bare name -> a SQLite file.
+
+    A server URL without a database name gets klepto's ``defaultdb``.
+    """
+    if database is None or database in ("sqlite://", "sqlite:///"):
+        return MEMORY_URL
+    if not isinstance(database, str):
+        raise ArchiveUnavailableError(f"a database URL must be a str, got {database!r}")
+    if "/" not in database:
+        return f"sqlite:///{database}"
+    url = parse_url(database)
+    if url.get_backend_name() != "sqlite" and not url.database:
+        if not url.query and database.endswith("/"):
+            return database + DEFAULT_DATABASE
+        if not url.query:
+            return f"{database}/{DEFAULT_DATABASE}"
+        return url.set(database=DEFAULT_DATABASE).render_as_string(hide_password=False)
+    return database
+
+
+def parse_url(text: str) -> URL:
+    """``text`` as a SQLAlchemy URL; ArchiveUnavailableError when it is not one."""
+    try:
+        return make_url(text)
+    except (exc.ArgumentError, ValueError) as error:
+        raise ArchiveUnavailableError(f"{text!r} is not a database URL: {error}") from None
+
+
+def safe_url(url: URL | str) -> str:
+    """The URL with its password hidden, for messages."""
+    if isinstance(url, str):
+        try:
+            parsed = make_url(url)
+        except Exception:
+            return url
+        return parsed.render_as_string(hide_password=True)
+    return url.render_as_string(hide_password=True)
+
+
+def is_memory(url: URL) -> bool:
+    """True for an in-memory SQLite database (private to one engine)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def choose_driver(url: URL) -> URL:
+    """``url`` with an installed driver when it names none (SQLAlchemy's default may be missing)."""
+    backend = url.get_backend_name()
+    options = _DRIVERS.get(backend)
+    if options is None or "+" in url.drivername:
+        return url
+    for driver, module in options:
+        if _installed(module):
+            return url.set(drivername=f"{backend}+{driver}")
+    wanted = " or ".join(module for _, module in options)
+    raise ArchiveUnavailableError(
+        f"cannot open {safe_url(url)}: no {backend} driver is installed (install {wanted})"
+    )
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background links."""
+    orig = getattr(error, "orig", None)
+    text = str(orig if orig is not None else error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def _error_codes(error: BaseException) -> set[Any]:
+    """The SQLSTATE and vendor error numbers a driver attached to ``error``."""
+    orig = getattr(error, "orig", error)
+    codes = {getattr(orig, attr, None) for attr in ("sqlstate", "pgcode")}
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        codes.add(args[0])
+    codes.discard(None)
+    return codes
+
+
+def _missing_database(error: BaseException) -> bool:
+    text = first_line(error).lower()
+    return bool(_error_codes(error) & {"3D000", 1049}) or (
+        "database" in text and "does not exist" in text
+    )
+
+
+def _transient(error: BaseException) -> bool:
+    """A lock or deadlock conflict between writers: retrying the transaction succeeds."""
+    if _error_codes(error) & {"40P01", "40001", 1213, 1205}:
+        return True
+    text = first_line(error).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+class Database:
+    """An engine for one database URL, reopened after ``fork`` and closed by :meth:`close`.
+
+    ``engine_options`` go to :func:`sqlalchemy.create_engine`. SQLite files run in
+    WAL mode with ``synchronous=NORMAL`` and start write transactions with
+    ``BEGIN IMMEDIATE``; an in-memory SQLite database is one connection shared by
+    all threads (its operations are serialized by ``lock``).
+    """
+
+    def __init__(
+        self, url_text: str, engine_options: dict[str, Any], lock: threading.RLock
+    ) -> None:
+        self.text = url_text
+        self.url = choose_driver(parse_url(url_text))
+        self.backend = self.url.get_backend_name()
+        self.memory = is_memory(self.url)
+        self.sqlite_path = None if self.memory or self.backend != "sqlite" else self.url.database
+        self.options = dict(engine_options)
+        self.lock = lock if self.memory else _NullLock()
+        self.created_database = False
+        self._pid = os.getpid()
+        self.engine = self._make_engine()
+        self._ensure_database()
+
+    # -- engine --------------------------------------------------------------------------
+
+    def _make_engine(self) -> Engine:
+        options = dict(self.options)
+        try:
+            if self.backend == "sqlite":
+                connect_args = dict(options.pop("connect_args", {}))
+                if self.memory:
+                    connect_args.setdefault("check_same_thread", False)
+                    options.setdefault("poolclass", StaticPool)
+                else:
+                    connect_args.setdefault("timeout", SQLITE_TIMEOUT)
+                engine = sa.create_engine(self.url, connect_args=connect_args, **options)
+                _sqlite_events(engine, wal=not self.memory)
+                return engine
+            options.setdefault("pool_pre_ping", True)
+            return sa.create_engine(self.url, **options)
+        except ArchiveError:
+            raise
+        except (ImportError, exc.NoSuchModuleError) as error:
+            raise ArchiveUnavailableError(
+                f"cannot open {safe_url(self.url)}: driver not installed ({error})"
+            ) from None
+        except (exc.ArgumentError, TypeError, ValueError) as error:
+            raise ArchiveUnavailableError(f"cannot open {safe_url(self.url)}: {error}") from None
+
+    def _ensure_database(self) -> None:
+        """Connect once; create the database first when the server says it does not exist."""
+        try:
+            with self.engine.connect():
+                return
+        except exc.DBAPIError as error:
+            if self.backend == "sqlite" or not _missing_database(error):
+                raise self.unavailable(error) from None
+        self._create_database()
+        try:
+            with self.engine.connect():
+                return
+        except exc.DBAPIError as error:
+            raise self.unavailable(error) from None
+
+    def _server_engine(self) -> Engine:
+        """An AUTOCOMMIT engine on the server's maintenance database (to create or drop ours)."""
+        admin_db = "postgres" if self.backend == "postgresql" else None
+        url = self.url._replace(database=admin_db)  # URL.set() cannot clear a field
+        return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def _create_database(self) -> None:
+        name = self.url.database or DEFAULT_DATABASE
+        admin = self._server_engine()
+        try:
+            with admin.connect() as conn:
+                quoted = admin.dialect.identifier_preparer.quote_identifier(name)
+                try:
+                    conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+                    self.created_database = True
+                except exc.DBAPIError as error:
+                    if "exist" not in first_line(error).lower():  # lost a race: fine
+                        raise
+        except exc.DBAPIError as error:
+            raise ArchiveUnavailableError(
+                f"cannot create database {name!r} at {safe_url(self.url)}: {first_line(error)}"
+            ) from None
+        finally:
+            admin.dispose()
+
+    def drop_database(self) -> None:
+        """Remove the whole database (a SQLite file and its WAL side files)."""
+        self.close()
+        if self.backend == "sqlite":
+            if self.sqlite_path:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(self.sqlite_path + suffix)
+            return
+        name = self.url.database or DEFAULT_DATABASE
+        admin = self._server_engine()
+        try:
+            with admin.connect() as conn:
+                quoted = admin.dialect.identifier_preparer.quote_identifier(name)
+                force = ""
+                if self.backend == "postgresql" and (admin.dialect.server_version_info or (0,)) >= (
+                    13,
+                ):
+                    force = " WITH (FORCE)"
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}{force}")
+        except exc.DBAPIError as error:
+            raise ArchiveUnavailableError(
+                f"cannot drop database {name!r} at {safe_url(self.url)}: {first_line(error)}"
+            ) from None
+        finally:
+            admin.dispose()
+
+    def close(self) -> None:
+        """Close pooled connections; the next operation opens new ones."""
+        self.engine.dispose()
+
+    # -- running statements --------------------------------------------------------------
+
+    def _check_fork(self) -> None:
+        pid = os.getpid()
+        if pid != self._pid:
+            # a server or file connection inherited from the parent must not be shared; an
+            # in-memory database is the child's own copy, and its only copy, so it is kept
+            if not self.memory:
+                self.engine.dispose(close=False)
+            self._pid = pid
+
+    def unavailable(self, error: BaseException) -> ArchiveUnavailableError:
+        return ArchiveUnavailableError(f"cannot use {safe_url(self.url)}: {first_line(error)}")
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a pooled connection (no write transaction)."""
+        self._check_fork()
+        with self.lock:
+            try:
+                with self.engine.connect() as conn:
+                    return work(conn)
+            except (exc.OperationalError, exc.InterfaceError) as error:
+                raise self.unavailable(error) from None
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one committed transaction, retried when writers collide."""
+        self._check_fork()
+        delay = 0.01
+        with self.lock:
+            for attempt in range(_RETRIES):
+                try:
+                    with self.engine.connect() as conn:
+                        if self.backend == "sqlite":
+                            conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                        with conn.begin():
+                            return work(conn)
+                except exc.DBAPIError as error:
+                    if attempt + 1 < _RETRIES and _transient(error):
+                        time.sleep(delay)
+                        delay = min(delay * 2, 1.0)
+                        continue
+                    if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+                        raise self.unavailable(error) from None
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ddl(self, work: Callable[[Connection], T]) -> T:
+        """Run schema changes in their own transaction (no BEGIN IMMEDIATE needed)."""
+        self._check_fork()
+        with self.lock:
+            try:
+                with self.engine.connect() as conn:
+                    if self.backend == "sqlite":
+                        conn = conn.execution_options(sqlite_begin="BEGIN")
+                    with conn.begin():
+                        return work(conn)
+            except (exc.OperationalError, exc.InterfaceError) as error:
+                if _transient(error):
+                    raise
+                raise self.unavailable(error) from None
+
+    @contextlib.contextmanager
+    def inspector(self) -> Iterator[Any]:
+        """A schema inspector on a fresh connection."""
+        self._check_fork()
+        with self.lock:
+            try:
+                with self.engine.connect() as conn:
+                    yield sa.inspect(conn)
+            except (exc.OperationalError, exc.InterfaceError) as error:
+                raise self.unavailable(error) from None
+
+
+class _NullLock:
+    """A no-op context manager: pooled server connections need no process-wide lock."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _sqlite_events(engine: Engine, wal: bool) -> None:
+    """Let SQLAlchemy (not pysqlite) emit BEGIN, and turn on WAL for files.
+
+    pysqlite's own transaction handling issues a deferred BEGIN lazily; taking
+    over lets write transactions start with ``BEGIN IMMEDIATE`` so concurrent
+    writers wait on the busy timeout instead of failing on a stale snapshot,
+    and lets reads skip BEGIN/ROLLBACK altogether.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        if wal:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_TIMEOUT * 1000)}")
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            finally:
+                cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # reads run without a transaction (each SELECT sees one consistent snapshot)
+        mode = conn.get_execution_options().get("sqlite_begin")
+        if mode:
+            conn.exec_driver_sql(mode)

@@ -1,0 +1,382 @@
+"""One key/value table in klepto's ``sqltable_archive`` layout, plus a column for any key.
+
+klepto's table is ``("Kkey" VARCHAR(255) PRIMARY KEY, "Kval" BLOB)`` holding str
+keys and dill pickles. Tables created here add ``"Kkeyobj"`` (a pickle of the
+key, NULL for plain str keys): a str key that fits is stored as itself, so klepto
+reads it; any other key is stored under ``~klepto~<stable digest>`` with its
+pickle beside it. A table created by someone else is never altered: in it,
+numbers are stored as their text (as klepto does) and other keys are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
+
+from klepto_archive_sqltable._db import Database, first_line
+from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
+from klepto_core.serializer import Serializer
+from klepto_core.stable import stable_digest
+
+KEY = "Kkey"
+VALUE = "Kval"
+KEYOBJ = "Kkeyobj"
+#: klepto's key column width; longer str keys are stored by digest
+KEY_WIDTH = 255
+#: marks a Kkey that stands for a key stored in Kkeyobj (str keys with it are digested too)
+DIGEST_PREFIX = "~klepto~"
+_DIGEST_SIZE = 20
+
+
+def _plain_str(key: str) -> bool:
+    """Whether a str key can be its own Kkey on every backend (PostgreSQL rejects NUL)."""
+    if len(key) > KEY_WIDTH or key.startswith(DIGEST_PREFIX) or "\x00" in key:
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def _mysql_collation(dialect: Any) -> str:
+    """A case- and trailing-space-sensitive collation, so distinct str keys stay distinct."""
+    if getattr(dialect, "is_mariadb", False):
+        return "utf8mb4_nopad_bin"
+    if (dialect.server_version_info or (0,)) >= (8,):
+        return "utf8mb4_0900_bin"
+    return "utf8mb4_bin"
+
+
+class EntryTable:
+    """Rows of one table: ``read``/``write_many``/``delete``/``keys``/``items``/``clear``/``drop``.
+
+    ``label`` names the archive in errors; ``keys`` pickles non-str keys for
+    tables created here; ``serialized`` False stores values as text (klepto's
+    ``serialized=False``).
+    """
+
+    def __init__(
+        self, db: Database, name: str, label: str, keys: Serializer, serialized: bool = True
+    ) -> None:
+        self.db = db
+        self.name = name
+        self.label = label
+        self.key_serializer = keys
+        self.serialized = serialized
+        self.table: sa.Table | None = None
+        self.owned = False
+        self._statements: dict[str, Any] = {}
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def open(self, create: bool) -> bool:
+        """Find the table (creating it when ``create``); False when it does not exist."""
+        table = self._reflect()
+        if table is None and create:
+            self._create()
+            table = self._reflect()
+            if table is None:
+                raise FormatError(f"{self.label}: table {self.name!r} could not be created")
+        self._use(table)
+        return table is not None
+
+    def _reflect(self) -> sa.Table | None:
+        def work(conn: Connection) -> sa.Table | None:
+            try:
+                return sa.Table(self.name, sa.MetaData(), autoload_with=conn)
+            except exc.NoSuchTableError:
+                return None
+
+        return self.db.read(work)
+
+    def _create(self) -> None:
+        dialect = self.db.engine.dialect
+        key_type: Any = sa.String(KEY_WIDTH)
+        blob: Any = sa.LargeBinary()
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            key_type = mysql.VARCHAR(
+                KEY_WIDTH, charset="utf8mb4", collation=_mysql_collation(dialect)
+            )
+            blob = mysql.LONGBLOB()
+        value_type = blob if self.serialized else sa.Text()
+        table = sa.Table(
+            self.name,
+            sa.MetaData(),
+            sa.Column(KEY, key_type, primary_key=True),
+            sa.Column(VALUE, value_type),
+            sa.Column(KEYOBJ, blob, nullable=True),
+        )
+        try:
+            self.db.ddl(lambda conn: conn.execute(CreateTable(table, if_not_exists=True)))
+        except exc.DBAPIError as error:
+            # another process created it between our look and our CREATE: that is fine
+            if self._reflect() is None:
+                raise FormatError(
+                    f"{self.label}: cannot create table {self.name!r}: {first_line(error)}"
+                ) from None
+
+    def _use(self, table: sa.Table | None) -> None:
+        self._statements.clear()
+        self.table = table
+        if table is None:
+            self.owned = False
+            return
+        names = set(table.c.keys())
+        if not {KEY, VALUE} <= names:
+            raise FormatError(
+                f"{self.label}: table {self.name!r} is not a klepto table: it has columns "
+                f"{sorted(names)}, not {KEY!r} and {VALUE!r}"
+            )
+        self.owned = KEYOBJ in names
+
+    def drop(self) -> None:
+        """Drop the table (nothing else)."""
+        table = self.table if self.table is not None else self._reflect()
+        if table is not None:
+            self.db.ddl(lambda conn: table.drop(conn, checkfirst=True))
+        self._use(None)
+
+    def exists(self) -> bool:
+        """Whether the table is there (looked up again if it was dropped)."""
+        if self.table is None:
+            self._use(self._reflect())
+        return self.table is not None
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def row_key(self, key: Hashable) -> tuple[str, bytes | None] | None:
+        """(Kkey, Kkeyobj) for ``key``; None when this table cannot hold it."""
+        if type(key) is str and (not self.owned or _plain_str(key)):
+            return key, None
+        if not self.owned:
+            if isinstance(key, (int, float)) and not isinstance(key, bool):
+                return str(key), None  # klepto's coercion of numbers to text
+            if isinstance(key, str):
+                return str(key), None
+            return None
+        digest = DIGEST_PREFIX + stable_digest(key, _DIGEST_SIZE)
+        try:
+            pickled = self.key_serializer.dumps(key)
+        except SerializationError as error:
+            raise SerializationError(
+                f"{self.label}: cannot store key {key!r}: {error}; nothing was written"
+            ) from None
+        return digest, pickled
+
+    def _row_key_for_write(self, key: Hashable) -> tuple[str, bytes | None]:
+        row = self.row_key(key)
+        if row is None:
+            raise SerializationError(
+                f"{self.label}: table {self.name!r} was not created by klepto_core and holds "
+                f"only str keys (numbers as text); cannot store a {type(key).__name__} key "
+                f"{key!r}; nothing was written"
+            )
+        return row
+
+    def decode_key(self, kkey: str, keyobj: bytes | None) -> Hashable:
+        """The key a row stands for."""
+        if keyobj is None:
+            return kkey
+        try:
+            return self.key_serializer.loads(bytes(keyobj))  # type: ignore[no-any-return]
+        except Exception as error:
+            raise CorruptEntryError(
+                self.label,
+                kkey,
+                f"its stored key cannot be loaded: {type(error).__name__}: {error}",
+            ) from None
+
+    # -- statements --------------------------------------------------------------------------
+
+    def _stmt(self, name: str) -> Any:
+        stmt = self._statements.get(name)
+        if stmt is None:
+            stmt = self._statements[name] = getattr(self, f"_build_{name}")()
+        return stmt
+
+    def _t(self) -> sa.Table:
+        if self.table is None and not self.exists():
+            raise KeyError("table is missing")
+        assert self.table is not None
+        return self.table
+
+    def _build_read(self) -> Any:
+        t = self._t()
+        return sa.select(t.c[KEY], t.c[VALUE]).where(t.c[KEY] == sa.bindparam("k"))
+
+    def _build_has(self) -> Any:
+        t = self._t()
+        return sa.select(t.c[KEY]).where(t.c[KEY] == sa.bindparam("k"))
+
+    def _build_keys(self) -> Any:
+        t = self._t()
+        cols = [t.c[KEY], t.c[KEYOBJ]] if self.owned else [t.c[KEY], sa.null()]
+        return sa.select(*cols)
+
+    def _build_items(self) -> Any:
+        t = self._t()
+        cols = [t.c[KEY], t.c[KEYOBJ]] if self.owned else [t.c[KEY], sa.null()]
+        return sa.select(*cols, t.c[VALUE])
+
+    def _build_count(self) -> Any:
+        return sa.select(sa.func.count()).select_from(self._t())
+
+    def _build_delete(self) -> Any:
+        t = self._t()
+        return sa.delete(t).where(t.c[KEY] == sa.bindparam("k"))
+
+    def _build_clear(self) -> Any:
+        return sa.delete(self._t())
+
+    def _build_update(self) -> Any:
+        t = self._t()
+        values: dict[str, Any] = {VALUE: sa.bindparam("new_value")}
+        if self.owned:
+            values[KEYOBJ] = sa.bindparam("new_keyobj")
+        return sa.update(t).where(t.c[KEY] == sa.bindparam("old_key")).values(values)
+
+    def _build_insert(self) -> Any:
+        return sa.insert(self._t())
+
+    def _build_upsert(self) -> Any:
+        """A single-statement insert-or-replace for this dialect; None if it has none.
+
+        The statement takes rows keyed by column name and no ``values()`` clause,
+        so SQLAlchemy can send a batch as multi-row INSERTs ("insertmanyvalues").
+        """
+        t = self._t()
+        if not t.c[KEY].primary_key:
+            return None
+        dialect = self.db.engine.dialect.name
+        columns = [VALUE, KEYOBJ] if self.owned else [VALUE]
+        if dialect == "sqlite":
+            from sqlalchemy.dialects import sqlite
+
+            lite = sqlite.insert(t)
+            return lite.on_conflict_do_update(
+                index_elements=[t.c[KEY]], set_={c: lite.excluded[c] for c in columns}
+            )
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            pg = postgresql.insert(t)
+            # SQLAlchemy batches an upsert into multi-row INSERTs only when it returns rows
+            return pg.on_conflict_do_update(
+                index_elements=[t.c[KEY]], set_={c: pg.excluded[c] for c in columns}
+            ).returning(t.c[KEY])
+        if dialect in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            my = mysql.insert(t)
+            return my.on_duplicate_key_update({c: my.inserted[c] for c in columns})
+        return None
+
+    # -- operations --------------------------------------------------------------------------
+
+    def _value_param(self, payload: Any) -> Any:
+        if self.serialized or payload is None or isinstance(payload, str):
+            return payload
+        return str(payload)  # klepto's serialized=False keeps text
+
+    def read(self, key: Hashable) -> Any:
+        """The stored payload of ``key``; KeyError when absent."""
+        row_key = self.row_key(key)
+        if row_key is None or not self.exists():
+            raise KeyError(key)
+        kkey = row_key[0]
+        stmt = self._stmt("read")
+        rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
+        for stored, value in rows:
+            if stored == kkey:  # a case-insensitive collation can match other keys
+                return bytes(value) if isinstance(value, memoryview) else value
+        raise KeyError(key)
+
+    def has(self, key: Hashable) -> bool:
+        row_key = self.row_key(key)
+        if row_key is None or not self.exists():
+            return False
+        kkey = row_key[0]
+        stmt = self._stmt("has")
+        rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
+        return any(stored == kkey for (stored,) in rows)
+
+    def write_many(self, items: list[tuple[Hashable, Any]]) -> None:
+        """Store every (key, payload) in one transaction; keys are all encoded before it starts."""
+        if not items:
+            return
+        if not self.exists():  # dropped earlier: a write brings the table back
+            self.open(create=True)
+        rows: dict[str, dict[str, Any]] = {}
+        for key, payload in items:
+            kkey, keyobj = self._row_key_for_write(key)
+            row = {KEY: kkey, VALUE: self._value_param(payload)}
+            if self.owned:
+                row[KEYOBJ] = keyobj
+            rows[kkey] = row  # the last write of a key wins, as in a dict
+        # a fixed order keeps concurrent batches from deadlocking on each other's rows
+        params = [rows[k] for k in sorted(rows)]
+        upsert = self._stmt("upsert")
+        if upsert is not None:
+            self.db.write(lambda conn: conn.execute(upsert, params))
+            return
+        update, insert = self._stmt("update"), self._stmt("insert")
+
+        def update_or_insert(conn: Connection) -> None:
+            for row in params:
+                changes = {"old_key": row[KEY], "new_value": row[VALUE]}
+                if self.owned:
+                    changes["new_keyobj"] = row[KEYOBJ]
+                if conn.execute(update, changes).rowcount == 0:
+                    conn.execute(insert, row)
+
+        self.db.write(update_or_insert)
+
+    def delete(self, key: Hashable) -> None:
+        """Remove ``key``; KeyError when absent."""
+        row_key = self.row_key(key)
+        if row_key is None or not self.exists():
+            raise KeyError(key)
+        stmt = self._stmt("delete")
+        count = self.db.write(lambda conn: conn.execute(stmt, {"k": row_key[0]}).rowcount)
+        if not count:
+            raise KeyError(key)
+
+    def raw_keys(self) -> list[tuple[str, bytes | None]]:
+        if not self.exists():
+            return []
+        stmt = self._stmt("keys")
+        return [(k, o) for k, o in self.db.read(lambda conn: conn.execute(stmt).all())]
+
+    def keys(self) -> list[Hashable]:
+        return [self.decode_key(k, o) for k, o in self.raw_keys()]
+
+    def items(self) -> Iterator[tuple[Hashable, Any]]:
+        if not self.exists():
+            return
+        stmt = self._stmt("items")
+        rows = self.db.read(lambda conn: conn.execute(stmt).all())
+        for kkey, keyobj, value in rows:
+            if isinstance(value, memoryview):
+                value = bytes(value)
+            yield self.decode_key(kkey, keyobj), value
+
+    def count(self) -> int:
+        if not self.exists():
+            return 0
+        stmt = self._stmt("count")
+        return int(self.db.read(lambda conn: conn.execute(stmt).scalar_one()))
+
+    def clear(self) -> None:
+        """Delete every row of this table (and touch no other table)."""
+        if not self.exists():
+            return
+        stmt = self._stmt("clear")
+        self.db.write(lambda conn: conn.execute(stmt))

@@ -1,0 +1,572 @@
+"""sqltable_archive: the conformance suite on SQLite, PostgreSQL and MariaDB, plus klepto's layout.
+
+Server tests use the local PostgreSQL/MariaDB (skipped with a reason when they
+do not answer, failed under KLEPTO_CORE_REQUIRE_SERVICES=1); each test works in
+tables of its own and drops them afterwards. klepto 0.2.8 itself, when
+installed, writes and reads tables in a subprocess to prove the layouts agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+import dill
+import pytest
+import sqlalchemy as sa
+from klepto_archive_sqltable import SqlTableArchive
+from klepto_archive_sqltable.testing import (
+    add_foreign_table,
+    database_exists,
+    drop_database,
+    drop_tables,
+    engine_for,
+    raw_rows,
+    set_raw_value,
+    table_names,
+    unique_name,
+    with_database,
+)
+
+from klepto_core import open_archive
+from klepto_core.api import archive as open_by_kind
+from klepto_core.archive import Archive
+from klepto_core.archives import _sqlname, cache, sqltable_archive
+from klepto_core.errors import (
+    ArchiveUnavailableError,
+    CorruptEntryError,
+    FormatError,
+    SerializationError,
+)
+from klepto_core.testing_archive import ArchiveConformance
+from tests.services import mariadb_url, postgres_url
+
+SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}
+
+
+# -- the conformance suite, once per backend ---------------------------------------------------
+
+
+class _SqlTableSuite(ArchiveConformance):
+    """Each archive gets a table of its own; tables (and foreign ones) are dropped afterwards."""
+
+    def database_url(self, tmp_path: Path) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture(autouse=True)
+    def _cleanup(self) -> Any:
+        self._made: list[tuple[str, str]] = []
+        yield
+        by_url: dict[str, list[str]] = {}
+        for url, table in self._made:
+            by_url.setdefault(url, []).append(table)
+        for url, tables in by_url.items():
+            drop_tables(url, tables)
+
+    def make_archive(self, tmp_path: Path) -> Archive:
+        url = self.database_url(tmp_path)
+        table = unique_name("memo")
+        self._made.append((url, table))
+        return sqltable_archive(f"{url}?table={table}", cached=False)  # type: ignore[no-any-return]
+
+    def location(self, archive: Archive) -> Any:
+        name = archive.name
+        self._made.append((archive.state["root"], archive.state["id"]))
+        return name
+
+    def corrupt(self, archive: Archive, key: Hashable) -> None:
+        set_raw_value(archive, str(key), b"\x80\x04not a pickle")
+
+    def add_foreign(self, archive: Archive) -> Callable[[], bool]:
+        url = archive.state["root"]
+        name, still_there = add_foreign_table(url)
+        self._made.append((url, name))
+        return still_there
+
+
+class TestSqlTableSQLiteFile(_SqlTableSuite):
+    def database_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'memo.db'}"
+
+
+class TestSqlTableSQLiteMemory(_SqlTableSuite):
+    persistent = False
+
+    def database_url(self, tmp_path: Path) -> str:
+        return "sqlite:///:memory:"
+
+    def corrupt(self, archive: Archive, key: Hashable) -> None:
+        set_raw_value(archive, str(key), b"\x80\x04not a pickle")
+
+    def add_foreign(self, archive: Archive) -> Callable[[], bool]:
+        engine = archive._db.engine  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, note TEXT)")
+            conn.exec_driver_sql("INSERT INTO users VALUES (1, 'mine')")
+
+        def still_there() -> bool:
+            with engine.connect() as conn:
+                return conn.exec_driver_sql("SELECT id, note FROM users").all() == [(1, "mine")]
+
+        return still_there
+
+
+class TestSqlTablePostgres(_SqlTableSuite):
+    def database_url(self, tmp_path: Path) -> str:
+        return postgres_url()
+
+
+class TestSqlTableMariaDB(_SqlTableSuite):
+    def database_url(self, tmp_path: Path) -> str:
+        return mariadb_url()
+
+
+# -- one fixture for the backend-specific tests below ------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'memo.db'}"
+    return SERVERS[request.param]()
+
+
+@pytest.fixture
+def tables(db_url: str) -> Any:
+    """Fresh table names in ``db_url``, dropped after the test."""
+    made: list[str] = []
+
+    def new(prefix: str = "memo") -> str:
+        made.append(unique_name(prefix))
+        return made[-1]
+
+    yield new
+    drop_tables(db_url, made)
+
+
+def open_table(db_url: str, table: str, **kwds: Any) -> SqlTableArchive:
+    return sqltable_archive(f"{db_url}?table={table}", cached=False, **kwds)  # type: ignore[no-any-return]
+
+
+def make_klepto_layout_table(db_url: str, table: str, rows: dict[str, Any]) -> None:
+    """A table exactly as klepto creates it (no extra column), holding dill-pickled ``rows``."""
+    meta = sa.MetaData()
+    t = sa.Table(
+        table,
+        meta,
+        sa.Column("Kkey", sa.String(255), primary_key=True),
+        sa.Column("Kval", sa.LargeBinary),
+    )
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        meta.create_all(conn)
+        for key, value in rows.items():
+            conn.execute(t.insert().values(Kkey=key, Kval=dill.dumps(value, protocol=4)))
+
+
+# -- klepto's layout -------------------------------------------------------------------------------
+
+
+def test_str_keys_are_stored_the_way_klepto_stores_them(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+    archive["a"] = 1
+    archive["f"] = min
+    rows = raw_rows(archive)
+    assert rows["a"] == (dill.dumps(1, protocol=4), None)
+    assert rows["f"] == (dill.dumps(min, protocol=4), None)
+
+
+def test_any_key_is_accepted_and_comes_back_with_its_type(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+    keys: list[Hashable] = [
+        7,
+        "7",
+        (1, 2),
+        None,
+        b"\x00",
+        2.5,
+        "x" * 300,
+        "~klepto~lookalike",
+        "a\x00b",
+    ]
+    for i, key in enumerate(keys):
+        archive[key] = i
+    assert len(archive) == len(keys)
+    assert {k: archive[k] for k in keys} == {k: i for i, k in enumerate(keys)}
+    assert set(archive) == set(keys)
+    rows = raw_rows(archive)
+    assert rows["7"][1] is None  # the str key keeps klepto's layout
+    digested = [k for k in rows if k.startswith("~klepto~")]
+    assert len(digested) == len(keys) - 1  # every other key is digested, with its pickle beside it
+    assert all(rows[k][1] for k in digested)
+
+
+def test_keys_differing_in_case_or_trailing_space_stay_distinct(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+    archive.update({"a": 1, "A": 2, "a ": 3})
+    assert archive.__asdict__() == {"a": 1, "A": 2, "a ": 3}
+
+
+def test_a_klepto_table_is_read_and_never_altered(db_url: str, tables: Any) -> None:
+    name = tables()
+    make_klepto_layout_table(db_url, name, {"a": 1, "7": "seven", "f": min})
+    archive = open_table(db_url, name)
+    assert archive.__asdict__() == {"a": 1, "7": "seven", "f": min}
+    archive[8] = "eight"  # klepto stores numbers as their text
+    assert archive["8"] == "eight" and archive[8] == "eight"
+    with pytest.raises(SerializationError, match="str keys"):
+        archive[(1, 2)] = 3
+    assert (1, 2) not in archive
+    with engine_for(db_url) as engine:
+        columns = [c["name"] for c in sa.inspect(engine).get_columns(name)]
+    assert columns == ["Kkey", "Kval"]
+
+
+def test_a_table_that_is_not_a_klepto_table_is_refused(db_url: str, tables: Any) -> None:
+    name = tables()
+    with engine_for(db_url) as engine, engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY)")
+    with pytest.raises(FormatError, match="not a klepto table"):
+        open_table(db_url, name)
+
+
+def test_a_failing_batch_writes_nothing(db_url: str, tables: Any) -> None:
+    name = tables()
+    if db_url.startswith("sqlite"):
+        archive = open_table(db_url, name)
+        with archive._db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER boom BEFORE INSERT ON {name} WHEN NEW.Kkey = 'boom' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        bad_key = "boom"
+    else:  # a klepto-layout table has a 255-character key column the server enforces
+        make_klepto_layout_table(db_url, name, {})
+        archive = open_table(db_url, name)
+        bad_key = "x" * 300
+    archive["kept"] = 0
+    with pytest.raises(Exception):
+        archive.update({"a": 1, "b": 2, bad_key: 3, "z": 4})
+    assert archive.__asdict__() == {"kept": 0}
+
+
+def test_unserializable_key_raises_before_writing(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+
+    class Local:  # pickle cannot find a class defined in a function
+        pass
+
+    with pytest.raises(SerializationError):
+        archive.update({"a": 1, Local(): 2})
+    assert len(archive) == 0
+
+
+def test_a_corrupt_stored_key_is_reported_with_the_archive(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+    archive[(1, 2)] = 3
+    archive["fine"] = 1
+    (digest,) = [k for k in raw_rows(archive) if k.startswith("~klepto~")]
+    table = archive._table.table
+    with archive._db.engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.Kkey == digest).values(Kkeyobj=b"junk"))
+    with pytest.raises(CorruptEntryError) as info:
+        list(archive)
+    assert info.value.key == digest and "sqltable_archive" in str(info.value)
+    assert archive["fine"] == 1
+
+
+def test_drop_removes_the_table_and_a_later_write_recreates_it(db_url: str, tables: Any) -> None:
+    name = tables()
+    archive = open_table(db_url, name)
+    archive["a"] = 1
+    archive.__drop__()
+    assert name not in table_names(db_url)
+    assert len(archive) == 0 and "a" not in archive
+    archive["b"] = 2
+    assert name in table_names(db_url)
+    assert archive.__asdict__() == {"b": 2}
+
+
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_drop_database_removes_a_server_database(server: str) -> None:
+    url = with_database(SERVERS[server](), unique_name("kc_db"))
+    try:
+        archive = sqltable_archive(f"{url}?table=memo", cached=False)  # created on demand
+        archive["a"] = 1
+        assert database_exists(url)
+        archive.__drop__(database=True)
+        assert not database_exists(url)
+    finally:
+        drop_database(url)
+
+
+def test_drop_database_deletes_a_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    assert path.exists()
+    archive.__drop__(database=True)
+    assert not path.exists()
+
+
+# -- SQLite settings -----------------------------------------------------------------------------
+
+
+def test_sqlite_files_use_wal_and_synchronous_normal(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'w.db'}", cached=False)
+    archive["a"] = 1
+    with archive._db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    assert (tmp_path / "w.db-wal").exists()
+
+
+def test_in_memory_database_is_shared_by_threads() -> None:
+    import threading
+
+    archive = sqltable_archive(cached=False)
+    threads = [
+        threading.Thread(target=lambda n=n: archive.update({f"t{n}-{i}": i for i in range(50)}))
+        for n in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(archive) == 200
+
+
+# -- names, state and repr (klepto §3.2) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (None, (None, None)),
+        ("memo", (None, "memo")),
+        ("table=abc", (None, "abc")),
+        ("?table=abc", (None, "abc")),
+        ("sqlite:///x.db", ("sqlite:///x.db", None)),
+        ("sqlite:///x.db?table=t", ("sqlite:///x.db", "t")),
+        ("foo.db", (None, "foo.db")),
+    ],
+)
+def test_sqlname_splits_like_klepto(name: str | None, expected: tuple[Any, Any]) -> None:
+    assert _sqlname(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "full"),
+    [
+        (None, "sqlite:///:memory:?table=memo"),
+        ("memo", "sqlite:///:memory:?table=memo"),
+        ("table=abc", "sqlite:///:memory:?table=abc"),
+        ("?table=abc", "sqlite:///:memory:?table=abc"),
+        ("foo.db", "sqlite:///:memory:?table=foo.db"),
+        ("sqlite:///", "sqlite:///:memory:?table=memo"),
+    ],
+)
+def test_names_resolve_to_klepto_urls(name: str | None, full: str) -> None:
+    assert sqltable_archive(name, cached=False).name == full
+
+
+def test_file_names_state_and_repr_match_klepto(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    archive = sqltable_archive(f"{url}?table=t", {"k": 1}, cached=False)
+    assert archive.name == f"{url}?table=t"
+    assert archive.state == {"serialized": True, "root": url, "id": "t", "protocol": 4}
+    assert repr(archive) == f"sqltable_archive('{url}?table=t', {{'k': 1}}, cached=False)"
+    default = sqltable_archive(url, cached=False)
+    assert default.state["id"] == "memo"
+
+
+def test_cached_factory_and_url_opening(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    wrapper = sqltable_archive(url, {"a": 1})
+    assert type(wrapper) is cache and dict(wrapper) == {"a": 1}
+    wrapper.dump()
+    assert open_archive(url).__asdict__() == {"a": 1}
+    assert open_archive(f"sqltable:{url}?table=memo")["a"] == 1
+    assert open_by_kind("sqltable", f"{url}?table=memo")["a"] == 1
+    assert isinstance(open_archive(url), sqltable_archive)
+
+
+def test_engine_options_are_kept_in_state(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    archive = sqltable_archive(url, cached=False, echo=False, pool_pre_ping=True)
+    assert archive.state["pool_pre_ping"] is True
+    again = archive.copy()
+    assert again.state == archive.state
+
+
+def test_serialized_false_stores_text(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables(), serialized=False)
+    archive["a"] = "text"
+    archive["b"] = 3
+    assert archive.__asdict__() == {"a": "text", "b": "3"}  # klepto keeps text
+    assert archive.serializer is None
+
+
+def test_str_protocol_means_json(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'j.db'}", cached=False, protocol="json")
+    archive["a"] = {"x": [1, 2]}
+    assert archive["a"] == {"x": [1, 2]}
+    assert raw_rows(archive)["a"][0] == b'{"x": [1, 2]}' or b'"x"' in raw_rows(archive)["a"][0]
+
+
+def test_other_serializers_by_name(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'p.db'}", cached=False, serializer="pickle")
+    archive[(1, 2)] = {1, 2}
+    again = sqltable_archive(archive.name, cached=False, serializer="pickle")
+    assert again[(1, 2)] == {1, 2}
+
+
+# -- errors reaching the database -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://postgres@127.0.0.1:1/test",  # nothing listens on port 1
+        "mysql+pymysql://root@127.0.0.1:1/test",
+        "postgresql+pg8000://postgres@127.0.0.1/test",  # driver not installed
+        "nosuchdb://host/db",
+        "sqlite:////nonexistent-dir/sub/x.db",
+    ],
+)
+def test_unreachable_databases_raise_one_line_errors(url: str) -> None:
+    if "pg8000" in url and importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed")
+    with pytest.raises(ArchiveUnavailableError) as info:
+        sqltable_archive(url, cached=False)
+    message = str(info.value)
+    assert "\n" not in message and message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert isinstance(info.value, ConnectionError)
+
+
+def test_passwords_stay_out_of_error_messages() -> None:
+    with pytest.raises(ArchiveUnavailableError) as info:
+        sqltable_archive("postgresql+psycopg2://user:s3cret@127.0.0.1:1/test", cached=False)
+    assert "s3cret" not in str(info.value)
+
+
+def test_importing_the_plugin_does_not_import_sqlalchemy() -> None:
+    code = "import sys, klepto_archive_sqltable; print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- many writers ------------------------------------------------------------------------------------
+
+_BATCH_WRITER = textwrap.dedent(
+    """
+    import sys
+    from klepto_core.archives import sqltable_archive
+    name, worker = sys.argv[1], int(sys.argv[2])
+    archive = sqltable_archive(name, cached=False)
+    keys = [f"k{i}" for i in range(500)]
+    for start in range(0, 500, 50):  # every worker writes every key, in batches
+        archive.update({k: (worker, k) for k in keys[start:start + 50]})
+    archive.update({f"own{worker}-{i}": i for i in range(100)})
+    archive.close()
+    """
+)
+
+
+@pytest.mark.slow
+def test_overlapping_batched_upserts_from_many_processes(db_url: str, tables: Any) -> None:
+    archive = open_table(db_url, tables())
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _BATCH_WRITER, archive.name, str(w)])
+        for w in range(4)
+    ]
+    assert [p.wait(timeout=240) for p in procs] == [0, 0, 0, 0]
+    contents = archive.__asdict__()
+    assert len(contents) == 500 + 4 * 100
+    assert all(contents[f"k{i}"][1] == f"k{i}" for i in range(500))
+    assert all(contents[f"own{w}-{i}"] == i for w in range(4) for i in range(100))
+
+
+# -- klepto 0.2.8 itself ------------------------------------------------------------------------------
+
+
+def run_klepto(code: str, cwd: Path) -> str:
+    """Run ``code`` with klepto 0.2.8 in a subprocess (the oracle is never imported here)."""
+    if importlib.util.find_spec("klepto") is None:
+        pytest.skip("klepto (the oracle) is not installed")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_reads_a_table_written_by_klepto(tmp_path: Path) -> None:
+    run_klepto(
+        """
+        from klepto.archives import sqltable_archive
+        t = sqltable_archive('sqlite:///k.db?table=memo', cached=False)
+        t['a'] = 1
+        t[7] = 'seven'
+        t['f'] = min
+        t['l'] = [1, (2, 'x')]
+        """,
+        tmp_path,
+    )
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'k.db'}?table=memo", cached=False)
+    assert archive.__asdict__() == {"a": 1, "7": "seven", "f": min, "l": [1, (2, "x")]}
+    archive["b"] = 2
+    archive["a"] = 10
+    out = run_klepto(
+        """
+        from klepto.archives import sqltable_archive
+        t = sqltable_archive('sqlite:///k.db?table=memo', cached=False)
+        print(sorted(t.__asdict__().items(), key=str))
+        """,
+        tmp_path,
+    )
+    assert out.strip() == repr(
+        sorted({"a": 10, "7": "seven", "f": min, "l": [1, (2, "x")], "b": 2}.items(), key=str)
+    )
+
+
+def test_klepto_reads_the_str_keys_of_a_table_created_here(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'o.db'}", cached=False)
+    archive.update({"a": 1, "f": min, (1, 2): "tuple"})
+    archive.close()
+    out = run_klepto(
+        """
+        from klepto.archives import sqltable_archive
+        t = sqltable_archive('sqlite:///o.db', cached=False)
+        print(t['a'], t['f'].__name__)
+        """,
+        tmp_path,
+    )
+    assert out.split() == ["1", "min"]
+
+
+def test_a_forked_child_opens_its_own_connections(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'f.db'}", cached=False)
+    archive["parent"] = 1
+    pid = os.fork()
+    if pid == 0:  # the child writes through the archive object it inherited
+        try:
+            archive["child"] = 2
+            os._exit(0 if archive["parent"] == 1 else 1)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    archive["parent"] = 3
+    assert archive.__asdict__() == {"parent": 3, "child": 2}

@@ -1,0 +1,91 @@
+"""``lock(key)`` of sql archives: a PostgreSQL advisory lock, a lock file beside a SQLite file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from klepto_core.archiving import open_archive
+from klepto_core.errors import LockTimeoutError
+
+
+def _try(url: str, key: str, result) -> None:
+    archive = open_archive(url)
+    try:
+        with archive.lock(key, timeout=0.3):
+            result.value = 1
+    except LockTimeoutError:
+        result.value = 0
+
+
+def _other_process_gets(url: str, key: str) -> bool:
+    ctx = multiprocessing.get_context("spawn")
+    result = ctx.Value("i", -1)
+    proc = ctx.Process(target=_try, args=(url, key, result))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    return bool(result.value)
+
+
+def _hold_and_die(url: str) -> None:
+    open_archive(url).lock("k").__enter__()
+    os._exit(0)  # killed while holding: the server ends the session and frees the lock
+
+
+@pytest.fixture
+def pg_table() -> Iterator[str]:
+    from tests.services import postgres_url
+
+    url = f"{postgres_url()}?table=kctest_{uuid.uuid4().hex[:10]}"
+    yield url
+    archive = open_archive(url)
+    archive.__drop__()
+    archive.close()
+
+
+@pytest.mark.services
+def test_postgresql_advisory_lock_excludes_other_processes(pg_table: str) -> None:
+    archive = open_archive(pg_table)
+    with archive.lock("k", timeout=5):
+        assert not _other_process_gets(pg_table, "k")
+        assert _other_process_gets(pg_table, "other key")
+    assert _other_process_gets(pg_table, "k")
+
+
+@pytest.mark.services
+def test_postgresql_lock_is_per_table(pg_table: str) -> None:
+    archive = open_archive(pg_table)
+    other = pg_table.rsplit("=", 1)[0] + f"=kctest_{uuid.uuid4().hex[:10]}"
+    try:
+        with archive.lock("k", timeout=5):
+            assert _other_process_gets(other, "k")
+    finally:
+        open_archive(other).__drop__()
+
+
+@pytest.mark.services
+def test_postgresql_lock_of_a_killed_holder_is_freed_at_once(pg_table: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_hold_and_die, args=(pg_table,))
+    proc.start()
+    proc.join(60)
+    start = time.monotonic()
+    with open_archive(pg_table).lock("k", timeout=10):
+        pass
+    assert time.monotonic() - start < 5
+
+
+def test_sqlite_file_lock_excludes_other_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/memo.db"
+    archive = open_archive(url)
+    with archive.lock("k", timeout=5):
+        assert not _other_process_gets(url, "k")
+    assert _other_process_gets(url, "k")
+    assert (tmp_path / "memo.db.lock").exists()

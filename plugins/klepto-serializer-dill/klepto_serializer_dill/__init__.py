@@ -1,0 +1,53 @@
+"""dill: pickle extended to lambdas, closures and interactive classes (klepto's default)."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any, ClassVar
+
+from klepto_core.hookspecs import hookimpl
+from klepto_core.serializer import Serializer
+from klepto_core.types import PluginSpec
+
+
+class DillSerializer(Serializer):
+    """Values as dill pickles; ``protocol`` None means dill's default (as klepto).
+
+    Plain data goes through the C pickler first (dill's pure-Python pickler is
+    several times slower); dill takes over for anything pickle refuses or can
+    only name by reference to ``__main__`` (which another process lacks), so
+    the result is what dill would store, readable by ``dill.loads``.
+    """
+
+    name: ClassVar[str] = "dill"
+
+    def _dumps(self, obj: Any) -> bytes:
+        import dill  # imported on first use so listing plugins stays cheap
+
+        protocol = self.protocol if isinstance(self.protocol, int) else dill.DEFAULT_PROTOCOL
+        try:
+            data = pickle.dumps(obj, protocol=protocol)
+        except Exception:
+            pass
+        else:
+            if b"__main__" not in data:
+                return data
+        return dill.dumps(obj, protocol=protocol)  # type: ignore[no-any-return]
+
+    def _loads(self, data: bytes) -> Any:
+        try:  # the C unpickler reads dill's pickles too (it imports dill's helpers by name)
+            return pickle.loads(data)
+        except Exception:
+            import dill
+
+            return dill.loads(data)
+
+
+@hookimpl
+def klepto_core_serializer() -> PluginSpec:
+    """Register the ``dill`` serializer."""
+    return PluginSpec(
+        name="dill",
+        factory=DillSerializer,
+        description="dill pickles: lambdas, closures, interactive classes (klepto's format)",
+    )
