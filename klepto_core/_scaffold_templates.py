@@ -235,7 +235,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any, ClassVar
 
-from klepto_core.archive import Archive, archive_factory
+from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.hookspecs import hookimpl
 from klepto_core.serializer import get_serializer
 from klepto_core.types import PluginSpec
@@ -448,7 +448,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 import klepto_core
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.testing_archive import ArchiveConformance
 
 import $package as plugin

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klepto_core.archive import Archive as archive  # noqa: N813 - klepto's name
+from klepto_core.archive_base import Archive as archive  # noqa: N813 - klepto's name
 from klepto_core.cachemap import archive_dict, cache
 from klepto_core.frames import _from_frame, _to_frame
 

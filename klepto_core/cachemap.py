@@ -71,20 +71,21 @@ class cache(dict):  # type: ignore[type-arg]
         if isinstance(archive, cache):
             archive = archive.archive
         self.__swap__ = None
-        self.__archive__ = archive if is_archive(archive) and not is_null(archive) else None
+        # a null archive is kept (its type shows in __type__ and repr) but means "not archived"
+        self.__archive__ = archive if is_archive(archive) else None
 
     def archived(self, *on: bool) -> bool | None:
         """Whether an archive is attached; ``archived(False)`` detaches, ``(True)`` restores."""
         if not on:
-            return self.__archive__ is not None
+            return not is_null(self.__archive__)
         if len(on) > 1:
             raise TypeError(f"archived expected at most 1 argument, got {len(on)}")
         if on[0]:
             if self.__swap__ is not None:
                 self.__archive__, self.__swap__ = self.__swap__, None
-            elif self.__archive__ is None:
+            elif is_null(self.__archive__):
                 raise ValueError("no valid archive has been set")
-        elif self.__archive__ is not None:
+        elif not is_null(self.__archive__):
             self.__swap__, self.__archive__ = self.__archive__, None
         return None
 
@@ -106,7 +107,7 @@ class cache(dict):  # type: ignore[type-arg]
     def load(self, *keys: Hashable) -> None:
         """Copy ``keys`` (all entries when none are given) from the archive into memory."""
         archive = self.__archive__
-        if archive is None:
+        if is_null(archive):
             return
         if not keys:
             self.update(archive.__asdict__())  # type: ignore[attr-defined]
@@ -122,7 +123,7 @@ class cache(dict):  # type: ignore[type-arg]
     def dump(self, *keys: Hashable) -> None:
         """Write ``keys`` (all of memory when none are given) to the archive."""
         archive = self.__archive__
-        if archive is None:
+        if is_null(archive):
             return
         if not keys:
             archive.update(self)  # type: ignore[attr-defined]
@@ -133,7 +134,7 @@ class cache(dict):  # type: ignore[type-arg]
 
     def sync(self, clear: bool = False) -> None:
         """Make memory and archive agree: their union (memory wins), or memory only (``clear``)."""
-        if self.__archive__ is None:
+        if is_null(self.__archive__):
             return
         if clear:
             self.__archive__.clear()  # type: ignore[attr-defined]
@@ -152,6 +153,12 @@ class cache(dict):  # type: ignore[type-arg]
             if missing:
                 raise KeyError(missing[0])
         return [self.pop(k, *default) for k in keys]
+
+    def to_frame(self) -> Any:
+        """Memory and archive contents as a pandas DataFrame (klepto's layout; needs pandas)."""
+        from klepto_core.frames import _to_frame
+
+        return _to_frame(self)
 
     @property
     def __type__(self) -> type:

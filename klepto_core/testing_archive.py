@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.errors import CorruptEntryError, SerializationError
 
 #: keys of several types; backends with ``any_keys = False`` use ``STR_KEYS``

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 import klepto_core.archives as archives
-from klepto_core.archive import Archive, archive_factory
+from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.archiving import archive, open_archive
 from klepto_core.cachemap import cache
 from klepto_core.errors import (

@@ -10,21 +10,52 @@ from __future__ import annotations
 import pytest
 
 KLEPTO_TEST_FILES = [
-    "test_ignore.py",
-    "test_validate.py",
-    "test_rounding.py",
+    "test_alchemy.py",
+    "test_basic.py",
+    "test_bigdata.py",
+    "test_cache.py",
+    "test_cache_info.py",
+    "test_cachekeys.py",
+    "test_chaining.py",
     "test_crypto.py",
+    "test_frame.py",
+    "test_hdf.py",
+    "test_ignore.py",
+    "test_keymaps.py",
+    "test_pickles.py",
+    "test_readwrite.py",
+    "test_rounding.py",
+    "test_validate.py",
+    "test_workflow.py",
 ]
 
 #: source prepended to a file before it runs (e.g. imports klepto only does under __main__)
-PRELUDE: dict[str, str] = {}
+PRELUDE: dict[str, str] = {"test_hdf.py": "import h5py\n"}
 
 #: "file::function" -> why klepto_core deliberately behaves differently
 EXPECTED_FAILURES: dict[str, str] = {}
 
 
+def _postgres_role_for_test_new() -> None:
+    """test_alchemy's test_new opens postgresql://user:pass@localhost/defaultdb (psycopg2 is
+    installed here): give it that role on the local server, as klepto's own CI would."""
+    from tests.services import postgres_url
+
+    import sqlalchemy
+
+    url = postgres_url().replace("postgresql://", "postgresql+psycopg2://", 1)
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(sqlalchemy.text("SELECT 1 FROM pg_roles WHERE rolname = 'user'"))
+        if exists.first() is None:
+            conn.execute(sqlalchemy.text('CREATE ROLE "user" LOGIN PASSWORD \'pass\' CREATEDB'))
+    engine.dispose()
+
+
 @pytest.mark.parametrize("name", KLEPTO_TEST_FILES)
 def test_klepto_file(run_klepto_file, name):
+    if name == "test_alchemy.py":
+        _postgres_role_for_test_new()
     rows = run_klepto_file(name, PRELUDE.get(name, ""))
     assert rows, f"{name}: no test functions found"
     failures = []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archiving import open_archive
 from klepto_core.testing_shared import SharedPool, SharedRun, overlapping, stampede
 from tests.services import postgres_url, redis_url

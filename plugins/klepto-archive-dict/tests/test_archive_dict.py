@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archives import cache, dict_archive
 from klepto_core.testing_archive import ArchiveConformance
 

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from klepto_archive_dir import _formats
-from klepto_core.archive import Archive, archive_factory
+from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import CorruptEntryError, SerializationError
 from klepto_core.hookspecs import hookimpl
 from klepto_core.pysource import to_source

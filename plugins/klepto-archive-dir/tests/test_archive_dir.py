@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from klepto_archive_dir import DirArchive
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archives import dir_archive
 from klepto_core.testing_archive import ArchiveConformance
 

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy, _log
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
-from klepto_core.archive import Archive, archive_factory
+from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import CorruptEntryError, FormatError
 from klepto_core.hookspecs import hookimpl
 from klepto_core.serializer import Serializer, get_serializer

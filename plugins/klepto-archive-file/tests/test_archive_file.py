@@ -8,7 +8,7 @@ from pathlib import Path
 
 from klepto_archive_file import FileArchive, _log
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archives import file_archive
 from klepto_core.testing_archive import ArchiveConformance
 

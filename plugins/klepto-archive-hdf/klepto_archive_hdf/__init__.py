@@ -26,7 +26,7 @@ Unpickling is code execution: open only files you trust.
 from __future__ import annotations
 
 from klepto_archive_hdf._archive import URL_SCHEMES, HDFArchive
-from klepto_core.archive import archive_factory
+from klepto_core.archive_base import archive_factory
 from klepto_core.hookspecs import hookimpl
 from klepto_core.types import PluginSpec
 

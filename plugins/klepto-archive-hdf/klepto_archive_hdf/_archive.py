@@ -8,7 +8,7 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from klepto_archive_hdf._h5 import h5py
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.errors import CorruptEntryError, SerializationError
 from klepto_core.serializer import Serializer, get_serializer
 

@@ -10,7 +10,7 @@ import numpy
 import pytest
 from klepto_archive_hdf import HDFArchive, hdf_archive
 
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
 from klepto_core.testing_archive import ArchiveConformance
 

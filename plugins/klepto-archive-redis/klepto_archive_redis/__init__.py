@@ -30,7 +30,7 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from klepto_core.archive import Archive, archive_factory
+from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import (
     ArchiveUnavailableError,
     CorruptEntryError,

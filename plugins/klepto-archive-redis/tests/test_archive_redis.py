@@ -22,7 +22,7 @@ from klepto_archive_redis import RedisArchive, redis_archive
 
 import klepto_core
 from klepto_core.api import archive as archive_by_kind
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archiving import open_archive, url_schemes
 from klepto_core.errors import (
     ArchiveUnavailableError,

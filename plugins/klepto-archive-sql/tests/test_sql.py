@@ -39,7 +39,7 @@ from klepto_archive_sqltable.testing import (
 
 from klepto_core import lru_cache
 from klepto_core.api import open_archive
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archives import sql_archive
 from klepto_core.errors import ArchiveUnavailableError, CorruptEntryError
 from klepto_core.testing_archive import ArchiveConformance

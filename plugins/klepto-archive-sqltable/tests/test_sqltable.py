@@ -36,7 +36,7 @@ from klepto_archive_sqltable.testing import (
 
 from klepto_core import open_archive
 from klepto_core.api import archive as open_by_kind
-from klepto_core.archive import Archive
+from klepto_core.archive_base import Archive
 from klepto_core.archives import _sqlname, cache, sqltable_archive
 from klepto_core.errors import (
     ArchiveUnavailableError,
