@@ -39,9 +39,9 @@ EXPECTED_FAILURES: dict[str, str] = {}
 def _postgres_role_for_test_new() -> None:
     """test_alchemy's test_new opens postgresql://user:pass@localhost/defaultdb (psycopg2 is
     installed here): give it that role on the local server, as klepto's own CI would."""
-    from tests.services import postgres_url
-
     import sqlalchemy
+
+    from tests.services import postgres_url
 
     url = postgres_url().replace("postgresql://", "postgresql+psycopg2://", 1)
     engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
