@@ -81,7 +81,11 @@ def run(directory: str | None = None, as_json: bool = False) -> int:
                 f"computed {run['computed']}, loaded from the archive {run['loaded']}, "
                 f"hits {run['hits']}"
             )
-    say("\nThe second interpreter found every result the first one stored.")
+    survived = runs[1]["computed"] == 0 and runs[1]["loaded"] == runs[0]["computed"]
+    if survived:
+        say("\nThe second interpreter found every result the first one stored.")
+    else:
+        say("\nThe second interpreter had to recompute results: the archive did not keep them.")
     if as_json:
         print(
             json.dumps(
@@ -94,4 +98,4 @@ def run(directory: str | None = None, as_json: bool = False) -> int:
                 indent=2,
             )
         )
-    return 0
+    return 0 if survived else 1
