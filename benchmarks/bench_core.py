@@ -83,6 +83,17 @@ def reference_lru_hits(stream: list[int], maxsize: int) -> int:
     return hits
 
 
+def _recorder() -> tuple[Callable[[int], int], list[int]]:
+    """An identity function that records each computation, and its record."""
+    computed: list[int] = []
+
+    def record(x: int) -> int:
+        computed.append(x)
+        return x
+
+    return record, computed
+
+
 def miss_and_evict(maxsize: int = 256) -> list[tuple[str, float, str]]:
     """Nanoseconds per call on a Zipf stream over 2,000 keys (hits, misses and evictions)."""
     stream = zipf_stream()
@@ -96,12 +107,7 @@ def miss_and_evict(maxsize: int = 256) -> list[tuple[str, float, str]]:
                 g(x)
 
         ns = per_call_ns(run, len(part), rounds=3)
-        computed: list[int] = []
-
-        def record(x: int, computed: list[int] = computed) -> int:
-            computed.append(x)
-            return x
-
+        record, computed = _recorder()
         g = decorator(record)
         for x in part:
             g(x)

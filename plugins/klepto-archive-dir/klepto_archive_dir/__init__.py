@@ -235,7 +235,8 @@ class DirArchive(Archive):
         if name.endswith(".npy"):
             import numpy
 
-            return numpy.load(data, mmap_mode=self._memmode, allow_pickle=False)
+            mode: Any = self._memmode
+            return numpy.load(data, mmap_mode=mode, allow_pickle=False)
         if name.endswith(".py"):
             return _formats.load_source(data.decode("utf-8"), os.path.join(payload.directory, name))
         if name.endswith(".json"):

@@ -70,17 +70,18 @@ class _KleptoFastUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc
         return super().find_class(module, name)
 
     def load_build(self) -> None:
-        super().load_build()
-        top = self.stack[-1]
+        super().load_build()  # type: ignore[misc]
+        top = self.stack[-1]  # type: ignore[attr-defined]
         if isinstance(top, _ArrayOnDisk):
             import numpy
 
             path = os.path.join(self._directory, top.filename)
             if top.filename.endswith(".z"):
                 raise ValueError(f"klepto's compressed side array {top.filename} is not supported")
-            self.stack[-1] = numpy.load(path, mmap_mode=self._mmap_mode, allow_pickle=False)
+            mode: Any = self._mmap_mode
+            self.stack[-1] = numpy.load(path, mmap_mode=mode, allow_pickle=False)  # type: ignore[attr-defined]
 
-    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]
 
 
 def is_klepto_fast(data: bytes) -> bool:
