@@ -157,7 +157,7 @@ class Archive(dict):  # type: ignore[type-arg]
         """``key`` as bytes for backends that store keys (by the archive's serializer)."""
         serializer = self._serializer or get_serializer()
         try:
-            return serializer.dumps(key)
+            return serializer.dumps_key(key)
         except SerializationError as exc:
             raise SerializationError(
                 f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"

@@ -48,6 +48,14 @@ class Serializer:
         """The object stored in ``data``; raises the format's own error if the bytes are bad."""
         return self._loads(data)
 
+    def dumps_key(self, key: Any) -> bytes:
+        """``key`` as bytes for archives that store keys; formats losing tuples override this."""
+        return self.dumps(key)
+
+    def loads_key(self, data: bytes) -> Any:
+        """The key stored in ``data`` by :meth:`dumps_key`."""
+        return self.loads(data)
+
     def _dumps(self, obj: Any) -> bytes:
         raise NotImplementedError
 

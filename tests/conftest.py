@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 _SLOW_BACKENDS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 settings.register_profile(
-    "ci", max_examples=12, stateful_step_count=12, deadline=None,
+    "ci", max_examples=20, stateful_step_count=15, deadline=None,
     suppress_health_check=_SLOW_BACKENDS, print_blob=True,
 )
 settings.register_profile(

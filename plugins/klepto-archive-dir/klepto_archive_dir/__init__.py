@@ -149,6 +149,8 @@ class DirArchive(Archive):
         super().__init__(os.path.basename(root), state, chosen)
         self._dirname = dirname
         self._root = root
+        # single-flight locks of other processes meet on this file (not an entry: no K_ prefix)
+        self.lock_path = os.path.join(root, ".klepto_core.lock")
         self._mode = mode
         self._options = {
             "serialized": serialized,

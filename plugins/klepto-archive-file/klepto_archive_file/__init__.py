@@ -110,6 +110,8 @@ class FileArchive(Archive):
         super().__init__(os.path.basename(filename), state, chosen)
         self._filename = filename
         self._path = os.path.abspath(filename)
+        # single-flight locks of other processes meet on this file
+        self.lock_path = self._path + ".keylock"
         self._serializer_arg = serializer
         self._explicit = serializer is not None or isinstance(protocol, str)
         self._protocol = protocol
@@ -212,7 +214,7 @@ class FileArchive(Archive):
             self._live += entry.length
 
     def _decode_key(self, data: bytes) -> Hashable:
-        return self._serializer.loads(data)  # type: ignore[union-attr,no-any-return]
+        return self._serializer.loads_key(data)  # type: ignore[union-attr,no-any-return]
 
     def _refresh(self, st: os.stat_result | None = None) -> None:
         """Catch up with what other processes wrote since we last looked (one stat)."""

@@ -10,6 +10,7 @@ numbers are stored as their text (as klepto does) and other keys are refused.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Iterator
 from typing import Any
 
@@ -93,7 +94,14 @@ class EntryTable:
             except exc.NoSuchTableError:
                 return None
 
-        return self.db.read(work)
+        # A table another process is creating at this instant can reflect with no columns
+        # (SQLite lists it before its schema is readable here): look again shortly.
+        for attempt in range(50):
+            table = self.db.read(work)
+            if table is None or len(table.c) > 0:
+                return table
+            time.sleep(0.01 * (attempt + 1))
+        return table
 
     def _create(self) -> None:
         dialect = self.db.engine.dialect

@@ -280,9 +280,13 @@ def test_keys_equal_kleptos(
         return
     assert ours[0] == theirs[0]
     if ours[0] == "ok":
-        assert ours[1] == theirs[1]
         if options["algorithm"] is None:
             assert int(ours[1]) == theirs[1]
+            # a key that is itself an int equals only that int (see the HashKey divergence test)
+            if type(ours[1].raw) is not int:
+                assert ours[1] == theirs[1]
+        else:
+            assert ours[1] == theirs[1]
     else:
         assert issubclass(ours[1], theirs[1])
 

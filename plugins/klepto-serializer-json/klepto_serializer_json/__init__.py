@@ -56,6 +56,27 @@ class JsonSerializer(Serializer):
     def _loads(self, data: bytes) -> Any:
         return json.loads(data)
 
+    def dumps_key(self, key: Any) -> bytes:
+        """A key as JSON; tuples (which every namespaced cache key is) become arrays."""
+        return self.dumps(_untuple(key))
+
+    def loads_key(self, data: bytes) -> Any:
+        """A key stored by :meth:`dumps_key`: arrays back to tuples, so it is hashable again."""
+        return _tuples(json.loads(data))
+
+
+def _untuple(key: Any) -> Any:
+    """Tuples in a key as lists (a key holds no list, so reading them back as tuples is exact)."""
+    if type(key) is tuple:
+        return [_untuple(item) for item in key]
+    return key
+
+
+def _tuples(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return tuple(_tuples(item) for item in obj)
+    return obj
+
 
 @hookimpl
 def klepto_core_serializer() -> PluginSpec:
