@@ -19,23 +19,26 @@ HEAVY = ("h5py", "sqlalchemy", "pandas", "redis", "pluggy", "importlib.metadata"
 
 
 def _contenders(maxsize: int | None) -> dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """A fresh decorator per use: klepto-style decorator objects share one cache between uses."""
     import klepto_core
 
     out: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
-        "klepto_core.lru_cache": klepto_core.lru_cache(maxsize=maxsize),
-        "klepto_core.cached": klepto_core.cached(policy="lru", maxsize=maxsize),
-        "functools.lru_cache": functools.lru_cache(maxsize=maxsize),
+        "klepto_core.lru_cache": lambda f: klepto_core.lru_cache(maxsize=maxsize)(f),
+        "klepto_core.cached": lambda f: klepto_core.cached(policy="lru", maxsize=maxsize)(f),
+        "functools.lru_cache": lambda f: functools.lru_cache(maxsize=maxsize)(f),
     }
     try:
         import cachetools
 
-        out["cachetools LRUCache"] = cachetools.cached(cachetools.LRUCache(maxsize or 1 << 30))
+        out["cachetools LRUCache"] = lambda f: cachetools.cached(
+            cachetools.LRUCache(maxsize or 1 << 30)
+        )(f)
     except ImportError:
         pass
     try:
         import klepto
 
-        out["klepto.lru_cache"] = klepto.lru_cache(maxsize=maxsize)
+        out["klepto.lru_cache"] = lambda f: klepto.lru_cache(maxsize=maxsize)(f)
     except ImportError:
         pass
     return out

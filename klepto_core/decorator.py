@@ -227,7 +227,7 @@ def memoize(
                 # written to the archive before the lock is released, so waiters find it
                 return computed(key, args, kwds, True)
 
-    def unhashable(exc: TypeError) -> UnhashableKeyError:
+    def unhashable(exc: Exception) -> UnhashableKeyError:
         error = UnhashableKeyError(
             f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}; "
             "use klepto_core.safe or a keymap that accepts it (stringmap, picklemap)"
@@ -263,6 +263,9 @@ def memoize(
             nonlocal hits
             try:
                 key = memo_key(*args, **kwds)
+            except Exception as exc:  # unhashable, or a keymap that cannot encode the arguments
+                raise unhashable(exc) from exc
+            try:
                 value = get(key, _MISS)
             except TypeError as exc:
                 raise unhashable(exc) from exc
@@ -277,6 +280,9 @@ def memoize(
             nonlocal hits
             try:
                 key = memo_key(*args, **kwds)
+            except Exception as exc:  # unhashable, or a keymap that cannot encode the arguments
+                raise unhashable(exc) from exc
+            try:
                 value = get(key, _MISS)
             except TypeError as exc:
                 raise unhashable(exc) from exc

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pluggy
 
-from klepto_core.types import PluginSpec
+from klepto_core.types import GROUPS, PluginSpec
+
+__all__ = ["GROUPS", "PROJECT", "hookimpl", "hookspec"]
 
 PROJECT = "klepto_core"
 
@@ -58,12 +60,3 @@ def klepto_core_archive() -> PluginSpec | list[PluginSpec]:
     exactly like klepto's archive constructors.
     """
     raise NotImplementedError
-
-
-#: entry point group -> (kind, hook name); the single table the registry reads.
-GROUPS: dict[str, tuple[str, str]] = {
-    "klepto_core.policies": ("policy", "klepto_core_policy"),
-    "klepto_core.keymaps": ("keymap", "klepto_core_keymap"),
-    "klepto_core.serializers": ("serializer", "klepto_core_serializer"),
-    "klepto_core.archives": ("archive", "klepto_core_archive"),
-}

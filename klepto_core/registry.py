@@ -19,7 +19,7 @@ from klepto_core.errors import (
     PluginLoadError,
     UnknownPluginError,
 )
-from klepto_core.types import KINDS, PluginInfo, PluginSpec
+from klepto_core.types import GROUPS, KINDS, PluginInfo, PluginSpec
 
 if TYPE_CHECKING:
     import pluggy
@@ -61,25 +61,20 @@ class Registry:
 
     @staticmethod
     def _discover() -> dict[tuple[str, str], _Entry]:
-        from importlib.metadata import entry_points
-
-        from klepto_core.hookspecs import GROUPS
+        from klepto_core._entrypoints import scan
 
         found: dict[tuple[str, str], _Entry] = {}
-        for group, (kind, _hook) in GROUPS.items():
-            for ep in entry_points(group=group):
-                dist = getattr(ep, "dist", None)
-                dist_name = dist.metadata["Name"] if dist is not None else "?"
-                version = dist.version if dist is not None else "?"
-                previous = found.get((kind, ep.name))
-                if previous is not None:
-                    if previous.distribution == dist_name:
-                        continue  # the same distribution seen twice on sys.path
-                    raise DuplicatePluginError(
-                        f"{kind} plugin {ep.name!r} is provided by both "
-                        f"{previous.distribution!r} and {dist_name!r}; uninstall one of them"
-                    )
-                found[(kind, ep.name)] = _Entry(kind, ep.name, dist_name, version, ep)
+        for ep in scan(GROUPS):
+            kind = GROUPS[ep.group][0]
+            previous = found.get((kind, ep.name))
+            if previous is not None:
+                if previous.distribution == ep.distribution:
+                    continue
+                raise DuplicatePluginError(
+                    f"{kind} plugin {ep.name!r} is provided by both "
+                    f"{previous.distribution!r} and {ep.distribution!r}; uninstall one of them"
+                )
+            found[(kind, ep.name)] = _Entry(kind, ep.name, ep.distribution, ep.version, ep)
         return found
 
     def _pluggy(self) -> pluggy.PluginManager:
@@ -113,8 +108,6 @@ class Registry:
         return entry.spec
 
     def _spec_from(self, entry: _Entry) -> PluginSpec:
-        from klepto_core.hookspecs import GROUPS
-
         hook_name = next(hook for kind, hook in GROUPS.values() if kind == entry.kind)
         target = entry.target
         plugin = target.load() if hasattr(target, "load") and hasattr(target, "group") else target

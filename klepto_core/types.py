@@ -7,6 +7,14 @@ from typing import Any
 
 KINDS: tuple[str, ...] = ("policy", "keymap", "serializer", "archive")
 
+#: entry point group -> (kind, hook name); the single table discovery and loading read.
+GROUPS: dict[str, tuple[str, str]] = {
+    "klepto_core.policies": ("policy", "klepto_core_policy"),
+    "klepto_core.keymaps": ("keymap", "klepto_core_keymap"),
+    "klepto_core.serializers": ("serializer", "klepto_core_serializer"),
+    "klepto_core.archives": ("archive", "klepto_core_archive"),
+}
+
 
 @dataclass(frozen=True)
 class PluginSpec:

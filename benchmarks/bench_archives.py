@@ -1,0 +1,391 @@
+"""Archives: per-item cost, dump/load, bytes on disk, and proof that a memory hit does no I/O.
+
+For each archive type (dict, file, dir, sql and sqltable on a SQLite file, hdf,
+hdfdir) klepto_core is measured beside klepto 0.2.8's same archive type and
+beside diskcache.Cache (one SQLite-backed cache, the same figure on every row),
+in the same run, all in a temp directory removed afterwards. Where klepto 0.2.8
+costs tens of milliseconds per write (file: O(n) per write; sql: O(n), one table
+per key; sqltable: a synced commit per write) it writes fewer items, noted in
+the output: per-write cost that grows with n makes that favour klepto.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("dict", "file", "dir", "sql", "sqltable", "hdf", "hdfdir")
+ITEMS = 2_000
+#: klepto 0.2.8 writes fewer items where 2,000 would take minutes
+KLEPTO_ITEMS = {"file": 200, "sql": 100, "sqltable": 200}
+KLEPTO_DUMP_ITEMS = {"sql": 100, "sqltable": 200}
+HITS = 10_000
+CORE, KLEPTO, DISKCACHE = "klepto_core", "klepto 0.2.8", "diskcache"
+
+
+@dataclass
+class Figures:
+    """One contender's numbers for one archive type (None: not measured)."""
+
+    n: int = 0
+    write_us: float | None = None
+    read_us: float | None = None
+    growth: float | None = None
+    dump_n: int = 0
+    dump_us: float | None = None
+    load_us: float | None = None
+    disk_bytes: int | None = None
+
+
+def _items(n: int) -> list[tuple[str, Any]]:
+    """``n`` small entries: str keys, alternately an int and a short str value."""
+    return [(f"k{i}", i if i % 2 else f"value {i}") for i in range(n)]
+
+
+def _location(kind: str, folder: str) -> str | None:
+    os.makedirs(folder)
+    return {
+        "dict": None,
+        "file": f"{folder}/memo.pkl",
+        "dir": f"{folder}/memo",
+        "sql": f"sqlite:///{folder}/memo.db",
+        "sqltable": f"sqlite:///{folder}/memo.db?table=memo",
+        "hdf": f"{folder}/memo.hdf5",
+        "hdfdir": f"{folder}/memo",
+    }[kind]
+
+
+def disk_usage(folder: str) -> int:
+    """Bytes allocated on disk under ``folder`` (files and directories, as ``du`` counts)."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def _close(obj: Any) -> None:
+    close = getattr(getattr(obj, "archive", obj), "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            pass
+
+
+def per_item(store: Any, n: int) -> tuple[float, float, float]:
+    """(us per ``store[k] = v``, us per ``store[k]``, write growth) over ``n`` fresh items.
+
+    Growth is the median write of the last tenth over that of the first tenth:
+    about 1 when a write costs the same however full the archive is.
+    """
+    items = _items(n)
+    clock = time.perf_counter_ns
+    writes = []
+    for key, value in items:
+        start = clock()
+        store[key] = value
+        writes.append(clock() - start)
+    start = clock()
+    got = [store[key] for key, _ in items]
+    read_ns = clock() - start
+    if got != [value for _, value in items]:
+        raise AssertionError("an archive read back something other than what was written")
+    tenth = max(10, n // 10)
+    growth = statistics.median(writes[-tenth:]) / statistics.median(writes[:tenth])
+    return sum(writes) / n / 1e3, read_ns / n / 1e3, growth
+
+
+def dump_load(factory: Callable[..., Any], location: str | None, n: int) -> tuple[float, float]:
+    """(us per item of ``dump()``, of ``load()`` into a fresh cached archive on the same place)."""
+    items = _items(n)
+    memory = factory(location, cached=True)
+    for key, value in items:
+        memory[key] = value
+    start = time.perf_counter()
+    memory.dump()
+    dump_s = time.perf_counter() - start
+    fresh = factory(location, cached=True)
+    if location is None:  # a dict archive has no place: a fresh cache on the same archive
+        fresh.archive = memory.archive
+    if len(fresh):
+        raise AssertionError("a fresh cached archive started with entries in memory")
+    start = time.perf_counter()
+    fresh.load()
+    load_s = time.perf_counter() - start
+    if dict(fresh) != dict(items):
+        raise AssertionError("load() did not bring back what dump() wrote")
+    _close(memory)
+    _close(fresh)
+    return dump_s / n * 1e6, load_s / n * 1e6
+
+
+def measure(module: Any, kind: str, tmp: str, n: int, dump_n: int) -> Figures:
+    """Every figure for ``module``'s (klepto_core's or klepto's) ``<kind>_archive``."""
+    factory = getattr(module, f"{kind}_archive")
+    folder = os.path.join(tmp, "items")
+    store = factory(_location(kind, folder), cached=False)
+    write, read, growth = per_item(store, n)
+    _close(store)
+    size = disk_usage(folder) if kind != "dict" else None
+    dump, load = dump_load(factory, _location(kind, os.path.join(tmp, "dump")), dump_n)
+    return Figures(n, write, read, growth, dump_n, dump, load, size)
+
+
+def measure_diskcache(tmp: str) -> Figures:
+    """diskcache.Cache: per-item set/get; "dump" is one ``transact()`` batch, "load" a full scan."""
+    import diskcache
+
+    folder = os.path.join(tmp, "items")
+    with diskcache.Cache(folder) as store:
+        write, read, growth = per_item(store, ITEMS)
+    size = disk_usage(folder)
+    items = _items(ITEMS)
+    folder = os.path.join(tmp, "dump")
+    with diskcache.Cache(folder) as store:
+        start = time.perf_counter()
+        with store.transact():
+            for key, value in items:
+                store[key] = value
+        dump_s = time.perf_counter() - start
+    with diskcache.Cache(folder) as store:
+        start = time.perf_counter()
+        loaded = {key: store[key] for key in store}
+        load_s = time.perf_counter() - start
+    if loaded != dict(items):
+        raise AssertionError("diskcache lost entries")
+    return Figures(ITEMS, write, read, growth, ITEMS, dump_s / ITEMS * 1e6, load_s / ITEMS * 1e6, size)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "KiB":
+        return f"{value / 1024:,.0f}"
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+
+def _ratio(value: float | None, ref: float | None) -> str:
+    return f"{value / ref:.2f}x" if value is not None and ref else "-"
+
+
+def grid(
+    title: str,
+    results: dict[str, dict[str, Figures]],
+    field: str,
+    unit: str,
+    note: Callable[[str, dict[str, Figures]], str] = lambda kind, row: "",
+) -> None:
+    """One row per archive type: each contender's ``field`` and its ratio to klepto_core's."""
+    print(f"\n{title}")
+    print(
+        f"  {'archive':9} {CORE + ' ' + unit:>18} {KLEPTO:>14} {'/ core':>8}"
+        f" {DISKCACHE:>10} {'/ core':>8}  note"
+    )
+    for kind, row in results.items():
+        core = getattr(row[CORE], field)
+        klepto = getattr(row[KLEPTO], field) if KLEPTO in row else None
+        disk = getattr(row[DISKCACHE], field) if DISKCACHE in row else None
+        print(
+            f"  {kind:9} {_fmt(core, unit):>18} {_fmt(klepto, unit):>14} {_ratio(klepto, core):>8}"
+            f" {_fmt(disk, unit):>10} {_ratio(disk, core):>8}  {note(kind, row)}"
+        )
+
+
+def _write_note(kind: str, row: dict[str, Figures]) -> str:
+    parts = [f"growth core {row[CORE].growth:.2f}x"]
+    if KLEPTO in row:
+        old = row[KLEPTO]
+        parts.append(f"klepto {old.growth:.2f}x" + (f" (klepto: {old.n} items)" if old.n != ITEMS else ""))
+    return ", ".join(parts)
+
+
+def _read_note(kind: str, row: dict[str, Figures]) -> str:
+    old = row.get(KLEPTO)
+    return f"klepto: {old.n} items" if old and old.n != ITEMS else ""
+
+
+def _dump_note(kind: str, row: dict[str, Figures]) -> str:
+    old = row.get(KLEPTO)
+    return f"klepto: {old.dump_n} items" if old and old.dump_n != ITEMS else ""
+
+
+def _bytes_note(kind: str, row: dict[str, Figures]) -> str:
+    old = row.get(KLEPTO)
+    if not old or old.n == ITEMS or old.disk_bytes is None:
+        return ""
+    return f"klepto: {old.n} items, {old.disk_bytes / old.n:,.0f} B/item"
+
+
+# -- a memory hit does no disk I/O ----------------------------------------------------------
+
+_OS_CALLS = (
+    "open", "stat", "lstat", "fstat", "scandir", "listdir", "mkdir", "makedirs", "replace",
+    "rename", "remove", "unlink", "rmdir", "fsync", "access", "read", "write", "pread", "pwrite",
+)
+
+
+def _proc_io() -> dict[str, int] | None:
+    """The kernel's I/O counters for this process (Linux ``/proc/self/io``), else None."""
+    try:
+        fd = os.open("/proc/self/io", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        text = os.read(fd, 4096).decode()
+    finally:
+        os.close(fd)
+    return {k: int(v) for k, v in (line.split(": ") for line in text.splitlines())}
+
+
+@contextmanager
+def counting_fs_calls() -> Iterator[dict[str, int]]:
+    """Count Python-level file-system calls (open, os.stat, os.mkdir, ...) made inside the block."""
+    counts: dict[str, int] = {}
+    saved: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def counted(*args: Any, **kwds: Any) -> Any:
+            counts[label] = counts.get(label, 0) + 1
+            return original(*args, **kwds)
+
+        saved.append((owner, name, original))
+        setattr(owner, name, counted)
+
+    wrap(builtins, "open", "open")
+    wrap(io, "open", "open")
+    for name in _OS_CALLS:
+        if hasattr(os, name):
+            wrap(os, name, f"os.{name}")
+    try:
+        yield counts
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+
+def _syscalls(run: Callable[[], None]) -> tuple[int, int | None]:
+    """(Python file-system calls, kernel read+write syscalls beyond reading the counters) of ``run``."""
+    idle_before = _proc_io()
+    idle_after = _proc_io()
+    before = _proc_io()
+    with counting_fs_calls() as counts:
+        run()
+    after = _proc_io()
+    if idle_before is None or idle_after is None or before is None or after is None:
+        return sum(counts.values()), None
+
+    def rw(a: dict[str, int], b: dict[str, int]) -> int:
+        return b["syscr"] - a["syscr"] + b["syscw"] - a["syscw"]
+
+    return sum(counts.values()), rw(before, after) - rw(idle_before, idle_after)
+
+
+def hits_do_no_io(module: Any, decorator: Any, tmp: str) -> tuple[int, int | None, int, int | None]:
+    """(fs calls, syscalls) in ``HITS`` memory hits, then the same for a miss + ``dump()``."""
+    archive = module.dir_archive(os.path.join(tmp, "memo"), cached=True)
+
+    @decorator(cache=archive)
+    def square(x: int) -> int:
+        return x * x
+
+    keys = list(range(50))
+    for x in keys * 3:  # warm: compute, then hit each key
+        square(x)
+
+    def hits() -> None:
+        for i in range(HITS):
+            square(keys[i % 50])
+
+    calls, syscalls = _syscalls(hits)
+
+    def miss_and_dump() -> None:
+        square(-1)
+        square.dump()
+
+    control_calls, control_syscalls = _syscalls(miss_and_dump)
+    if square(7) != 49:
+        raise AssertionError("the decorated function returned a wrong value")
+    return calls, syscalls, control_calls, control_syscalls
+
+
+def io_section(tmp: str) -> None:
+    """Print the file-system calls and syscalls made by 10,000 hits of a dir-archived function."""
+    import klepto_core
+    import klepto_core.archives
+
+    contenders = [(CORE, klepto_core.archives, klepto_core.lru_cache)]
+    try:
+        import klepto
+        import klepto.archives
+
+        contenders.append((KLEPTO, klepto.archives, klepto.lru_cache))
+    except ImportError:
+        pass
+    print(f"\nA decorated call that hits in memory: lru_cache(cache=dir_archive(tmp, cached=True)), {HITS:,} hits")
+    print(f"  {'':13} {'fs calls':>9} {'r/w syscalls':>13}   control (1 miss + dump()): fs calls, syscalls")
+    for i, (name, module, decorator) in enumerate(contenders):
+        calls, syscalls, c_calls, c_syscalls = hits_do_no_io(module, decorator, os.path.join(tmp, str(i)))
+        shown = "n/a" if syscalls is None else str(syscalls)
+        verdict = "OK" if calls == 0 and not syscalls else "FAILED"
+        verdict += ", instruments see I/O" if c_calls and (c_syscalls is None or c_syscalls > 0) else ""
+        print(f"  {name:13} {calls:9d} {shown:>13}   {c_calls}, {c_syscalls}  (must be 0: {verdict})")
+
+
+def main() -> None:
+    """Measure every archive type for klepto_core, klepto 0.2.8 and diskcache; print ratios."""
+    import klepto_core.archives
+
+    try:
+        import klepto.archives as old
+    except ImportError:
+        old = None
+    tmp = tempfile.mkdtemp(prefix="klepto-bench-archives-")
+    started = time.perf_counter()
+    try:
+        shared: Figures | None = None
+        try:
+            shared = measure_diskcache(os.path.join(tmp, "diskcache"))
+        except ImportError:
+            pass
+        results: dict[str, dict[str, Figures]] = {}
+        for kind in KINDS:
+            row = {CORE: measure(klepto_core.archives, kind, os.path.join(tmp, kind, "core"), ITEMS, ITEMS)}
+            if old is not None:
+                n, dump_n = KLEPTO_ITEMS.get(kind, ITEMS), KLEPTO_DUMP_ITEMS.get(kind, ITEMS)
+                row[KLEPTO] = measure(old, kind, os.path.join(tmp, kind, "klepto"), n, dump_n)
+            if shared is not None:
+                row[DISKCACHE] = shared
+            results[kind] = row
+        print(f"\n({ITEMS:,} small values, str keys; sql and sqltable on a SQLite file; diskcache is one")
+        print(" diskcache.Cache, the same figure on each row; '/ core' > 1 means klepto_core is faster)")
+        grid("Write, cached=False: a[k] = v (us per item)", results, "write_us", "us", _write_note)
+        grid("Read, cached=False: a[k] (us per item)", results, "read_us", "us", _read_note)
+        grid(
+            "dump() of a cached archive with memory full (us per item; diskcache: one transact())",
+            results, "dump_us", "us", _dump_note,
+        )
+        grid(
+            "load() into a fresh cached archive (us per item; diskcache: iterate and get)",
+            results, "load_us", "us", _dump_note,
+        )
+        grid("On disk after the writes (KiB allocated, du)", results, "disk_bytes", "KiB", _bytes_note)
+        io_section(os.path.join(tmp, "io"))
+        print(f"\n(bench_archives took {time.perf_counter() - started:.1f} s)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
