@@ -5,13 +5,18 @@ hdfdir) klepto_core is measured beside klepto 0.2.8's same archive type and
 beside diskcache.Cache (one SQLite-backed cache, the same figure on every row),
 in the same run, all in a temp directory removed afterwards. Where klepto 0.2.8
 costs tens of milliseconds per write (file: O(n) per write; sql: O(n), one table
-per key; sqltable: a synced commit per write) it writes fewer items, noted in
-the output: per-write cost that grows with n makes that favour klepto.
+per key; sqltable: a synced commit per write), and for hdfdir (O(1) but ~2 ms
+a write, to stay within a minute), it writes fewer items, noted in the output:
+where the per-write cost grows with n that favours klepto. Last, 10,000 memory
+hits of a function decorated with a cached dir archive are run while Python's
+file-system calls are counted and the kernel's read/write syscalls for this
+process are read from ``/proc/self/io``: both must stay at 0.
 """
 
 from __future__ import annotations
 
 import builtins
+import gc
 import io
 import os
 import shutil
@@ -25,9 +30,10 @@ from typing import Any
 
 KINDS = ("dict", "file", "dir", "sql", "sqltable", "hdf", "hdfdir")
 ITEMS = 2_000
-#: klepto 0.2.8 writes fewer items where 2,000 would take minutes
-KLEPTO_ITEMS = {"file": 200, "sql": 100, "sqltable": 200}
-KLEPTO_DUMP_ITEMS = {"sql": 100, "sqltable": 200}
+#: klepto 0.2.8 writes fewer items where 2,000 would take minutes (file, sql: O(n) per write;
+#: sqltable: a synced commit each) or where its O(1) but slow writes would blow the time budget
+KLEPTO_ITEMS = {"file": 200, "sql": 50, "sqltable": 100, "hdfdir": 500}
+KLEPTO_DUMP_ITEMS = {"sql": 50, "sqltable": 100, "hdfdir": 500}
 HITS = 10_000
 CORE, KLEPTO, DISKCACHE = "klepto_core", "klepto 0.2.8", "diskcache"
 
@@ -44,6 +50,11 @@ class Figures:
     dump_us: float | None = None
     load_us: float | None = None
     disk_bytes: int | None = None
+
+    @property
+    def disk_per_item(self) -> float | None:
+        """Bytes allocated on disk per entry after the per-item writes."""
+        return None if self.disk_bytes is None else self.disk_bytes / self.n
 
 
 def _items(n: int) -> list[tuple[str, Any]]:
@@ -82,27 +93,58 @@ def _close(obj: Any) -> None:
             pass
 
 
-def per_item(store: Any, n: int) -> tuple[float, float, float]:
-    """(us per ``store[k] = v``, us per ``store[k]``, write growth) over ``n`` fresh items.
+def _settle() -> None:
+    """Flush dirty pages first, so an earlier phase's writeback does not land in the next timing."""
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
 
-    Growth is the median write of the last tenth over that of the first tenth:
-    about 1 when a write costs the same however full the archive is.
-    """
-    items = _items(n)
+
+def _timer_overhead_ns() -> float:
+    """The cost of one back-to-back ``perf_counter_ns()`` pair, subtracted from each timed call."""
     clock = time.perf_counter_ns
-    writes = []
-    for key, value in items:
+    samples = []
+    for _ in range(1_000):
         start = clock()
-        store[key] = value
-        writes.append(clock() - start)
-    start = clock()
-    got = [store[key] for key, _ in items]
-    read_ns = clock() - start
-    if got != [value for _, value in items]:
-        raise AssertionError("an archive read back something other than what was written")
-    tenth = max(10, n // 10)
-    growth = statistics.median(writes[-tenth:]) / statistics.median(writes[:tenth])
-    return sum(writes) / n / 1e3, read_ns / n / 1e3, growth
+        samples.append(clock() - start)
+    return statistics.median(samples)
+
+
+def per_item(stores: dict[str, tuple[Any, int]]) -> dict[str, tuple[float, float, float]]:
+    """Per store: (us per ``store[k] = v``, us per ``store[k]``, write growth) over fresh items.
+
+    ``stores`` maps a name to (store, item count). The stores take turns, item
+    by item, so a disk or machine slowing down mid-run slows them alike. Growth
+    is the median write of the last tenth over that of the second tenth (the
+    first is warm-up): about 1 when a write costs the same however full the
+    archive is, about 5 when it grows with the archive's size.
+    """
+    items = _items(max(n for _, n in stores.values()))
+    clock, overhead = time.perf_counter_ns, _timer_overhead_ns()
+    writes: dict[str, list[float]] = {name: [] for name in stores}
+    reads = dict.fromkeys(stores, 0.0)
+    _settle()
+    for i, (key, value) in enumerate(items):
+        for name, (store, n) in stores.items():
+            if i < n:
+                start = clock()
+                store[key] = value
+                writes[name].append(max(0.0, clock() - start - overhead))
+    for i, (key, value) in enumerate(items):
+        for name, (store, n) in stores.items():
+            if i < n:
+                start = clock()
+                got = store[key]
+                reads[name] += max(0.0, clock() - start - overhead)
+                if got != value:
+                    raise AssertionError(f"{name} read back {got!r} for {key!r}, not {value!r}")
+    out = {}
+    for name, (_, n) in stores.items():
+        tenth = max(10, n // 10)
+        w = writes[name]
+        growth = statistics.median(w[-tenth:]) / max(1.0, statistics.median(w[tenth : 2 * tenth]))
+        out[name] = (sum(w) / n / 1e3, reads[name] / n / 1e3, growth)
+    return out
 
 
 def dump_load(factory: Callable[..., Any], location: str | None, n: int) -> tuple[float, float]:
@@ -129,16 +171,24 @@ def dump_load(factory: Callable[..., Any], location: str | None, n: int) -> tupl
     return dump_s / n * 1e6, load_s / n * 1e6
 
 
-def measure(module: Any, kind: str, tmp: str, n: int, dump_n: int) -> Figures:
-    """Every figure for ``module``'s (klepto_core's or klepto's) ``<kind>_archive``."""
-    factory = getattr(module, f"{kind}_archive")
-    folder = os.path.join(tmp, "items")
-    store = factory(_location(kind, folder), cached=False)
-    write, read, growth = per_item(store, n)
-    _close(store)
-    size = disk_usage(folder) if kind != "dict" else None
-    dump, load = dump_load(factory, _location(kind, os.path.join(tmp, "dump")), dump_n)
-    return Figures(n, write, read, growth, dump_n, dump, load, size)
+def measure(kind: str, tmp: str, contenders: dict[str, tuple[Any, int, int]]) -> dict[str, Figures]:
+    """Every figure for ``<kind>_archive`` of each contender: name -> (module, items, dump items)."""
+    factories = {name: getattr(module, f"{kind}_archive") for name, (module, _, _) in contenders.items()}
+    folders = {name: os.path.join(tmp, name.split()[0], "items") for name in contenders}
+    stores = {
+        name: (factories[name](_location(kind, folders[name]), cached=False), n)
+        for name, (_, n, _) in contenders.items()
+    }
+    timed = per_item(stores)
+    out = {}
+    for name, (_, n, dump_n) in contenders.items():
+        _close(stores[name][0])
+        size = disk_usage(folders[name]) if kind != "dict" else None
+        _settle()
+        place = _location(kind, os.path.join(tmp, name.split()[0], "dump"))
+        dump, load = dump_load(factories[name], place, dump_n)
+        out[name] = Figures(n, *timed[name], dump_n, dump, load, size)
+    return out
 
 
 def measure_diskcache(tmp: str) -> Figures:
@@ -147,10 +197,11 @@ def measure_diskcache(tmp: str) -> Figures:
 
     folder = os.path.join(tmp, "items")
     with diskcache.Cache(folder) as store:
-        write, read, growth = per_item(store, ITEMS)
+        write, read, growth = per_item({DISKCACHE: (store, ITEMS)})[DISKCACHE]
     size = disk_usage(folder)
     items = _items(ITEMS)
     folder = os.path.join(tmp, "dump")
+    _settle()
     with diskcache.Cache(folder) as store:
         start = time.perf_counter()
         with store.transact():
@@ -169,8 +220,8 @@ def measure_diskcache(tmp: str) -> Figures:
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "KiB":
-        return f"{value / 1024:,.0f}"
+    if unit == "B/item":
+        return f"{value:,.0f}"
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
@@ -220,10 +271,79 @@ def _dump_note(kind: str, row: dict[str, Figures]) -> str:
 
 
 def _bytes_note(kind: str, row: dict[str, Figures]) -> str:
-    old = row.get(KLEPTO)
-    if not old or old.n == ITEMS or old.disk_bytes is None:
-        return ""
-    return f"klepto: {old.n} items, {old.disk_bytes / old.n:,.0f} B/item"
+    parts = []
+    for name in (CORE, KLEPTO):
+        fig = row.get(name)
+        if fig is not None and fig.disk_bytes is not None:
+            parts.append(f"{name.split()[0]} {fig.n:,} items: {fig.disk_bytes / 1024:,.0f} KiB")
+    return "; ".join(parts)
+
+
+def dir_floor_us(folder: str, n: int) -> float:
+    """us per entry of the dir layout's bare syscalls: mkdir, create + write a file, rename it."""
+    os.makedirs(folder)
+    payload = b"\x80\x04K\x01."
+    start = time.perf_counter()
+    for i in range(n):
+        entry = os.path.join(folder, f"K_k{i}")
+        os.mkdir(entry)
+        temp = os.path.join(entry, ".tmp")
+        with open(temp, "wb") as f:
+            f.write(payload)
+        os.replace(temp, os.path.join(entry, "output.pkl"))
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def _fs_type(path: str) -> str:
+    """The file system ``path`` lives on, from ``/proc/mounts`` (``?`` elsewhere)."""
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                point = fields[1]
+                inside = path == point or path.startswith(point.rstrip("/") + "/")
+                if inside and len(point) > len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        pass
+    return kind
+
+
+def dir_layout(tmp: str, results: dict[str, dict[str, Figures]]) -> None:
+    """Where a dir write's time goes: the bare syscalls, on this disk and on a RAM file system."""
+    import klepto_core.archives
+
+    rows = [(tmp, dir_floor_us(f"{tmp}/floor", 500), results["dir"])]
+    ram = "/dev/shm"
+    if os.path.isdir(ram) and os.access(ram, os.W_OK):
+        place = tempfile.mkdtemp(prefix="klepto-bench-archives-", dir=ram)
+        try:
+            stores = {CORE: (klepto_core.archives.dir_archive(f"{place}/core", cached=False), ITEMS)}
+            try:
+                import klepto.archives
+
+                stores[KLEPTO] = (klepto.archives.dir_archive(f"{place}/old", cached=False), ITEMS)
+            except ImportError:
+                pass
+            timed = per_item(stores)
+            floor = dir_floor_us(f"{place}/floor", ITEMS)
+            rows.append((place, floor, {name: Figures(ITEMS, timed[name][0]) for name in stores}))
+        finally:
+            shutil.rmtree(place, ignore_errors=True)
+    print(
+        "\nWhere a dir write's time goes (us per item; bare syscalls: mkdir + write a file + rename;"
+        "\n on the temp dir's disk, the archives' figures are the write table's)"
+    )
+    print(f"  {'temp dir on':16} {'bare syscalls':>14} {CORE:>12} {KLEPTO:>13} {'/ core':>8}")
+    for place, floor, row in rows:
+        core = row[CORE].write_us
+        old = row[KLEPTO].write_us if KLEPTO in row else None
+        label = f"{os.path.dirname(place)} ({_fs_type(place)})"
+        print(
+            f"  {label:16} {_fmt(floor, 'us'):>14} {_fmt(core, 'us'):>12} {_fmt(old, 'us'):>13}"
+            f" {_ratio(old, core):>8}"
+        )
 
 
 # -- a memory hit does no disk I/O ----------------------------------------------------------
@@ -308,7 +428,13 @@ def hits_do_no_io(module: Any, decorator: Any, tmp: str) -> tuple[int, int | Non
         for i in range(HITS):
             square(keys[i % 50])
 
-    calls, syscalls = _syscalls(hits)
+    # finalizers of earlier benchmarks' objects (closing their files) must not run mid-count
+    gc.collect()
+    gc.disable()
+    try:
+        calls, syscalls = _syscalls(hits)
+    finally:
+        gc.enable()
 
     def miss_and_dump() -> None:
         square(-1)
@@ -361,15 +487,18 @@ def main() -> None:
             pass
         results: dict[str, dict[str, Figures]] = {}
         for kind in KINDS:
-            row = {CORE: measure(klepto_core.archives, kind, os.path.join(tmp, kind, "core"), ITEMS, ITEMS)}
+            contenders = {CORE: (klepto_core.archives, ITEMS, ITEMS)}
             if old is not None:
                 n, dump_n = KLEPTO_ITEMS.get(kind, ITEMS), KLEPTO_DUMP_ITEMS.get(kind, ITEMS)
-                row[KLEPTO] = measure(old, kind, os.path.join(tmp, kind, "klepto"), n, dump_n)
+                contenders[KLEPTO] = (old, n, dump_n)
+            row = measure(kind, os.path.join(tmp, kind), contenders)
             if shared is not None:
                 row[DISKCACHE] = shared
             results[kind] = row
+            shutil.rmtree(os.path.join(tmp, kind), ignore_errors=True)  # keep the disk small
         print(f"\n({ITEMS:,} small values, str keys; sql and sqltable on a SQLite file; diskcache is one")
-        print(" diskcache.Cache, the same figure on each row; '/ core' > 1 means klepto_core is faster)")
+        print(" diskcache.Cache, the same figure on each row; '/ core' > 1 means klepto_core is faster;")
+        print(" growth: median write of the last tenth / of the second tenth, ~1 when O(1) per write)")
         grid("Write, cached=False: a[k] = v (us per item)", results, "write_us", "us", _write_note)
         grid("Read, cached=False: a[k] (us per item)", results, "read_us", "us", _read_note)
         grid(
@@ -380,7 +509,11 @@ def main() -> None:
             "load() into a fresh cached archive (us per item; diskcache: iterate and get)",
             results, "load_us", "us", _dump_note,
         )
-        grid("On disk after the writes (KiB allocated, du)", results, "disk_bytes", "KiB", _bytes_note)
+        grid(
+            "On disk after the per-item writes (bytes allocated per item, as du counts)",
+            results, "disk_per_item", "B/item", _bytes_note,
+        )
+        dir_layout(tmp, results)
         io_section(os.path.join(tmp, "io"))
         print(f"\n(bench_archives took {time.perf_counter() - started:.1f} s)")
     finally:
