@@ -23,8 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --ignore-missing-imports --no-warn-unused-ignores $(wildcard plugins/*/klepto_*)
 
+COV := --cov=klepto_core $(foreach p,$(PLUGINS),$(addprefix --cov=,$(notdir $(wildcard $(p)klepto_*))))
+
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(COV) --cov-report=term:skip-covered --cov-fail-under=90
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

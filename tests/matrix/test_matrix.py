@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, note, settings
+from hypothesis import assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from klepto_core.errors import SerializationError
@@ -38,6 +38,8 @@ from tests.matrix.strategies import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the in-process properties are cheap and the combinations many: at least 60 examples each
+WIDE = settings(max_examples=max(settings().max_examples, 60))
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +101,26 @@ def run(config: Config, func: Callable[..., Any], sequence: list) -> bool:
     return True
 
 
-def persist(config: Config, func: Callable[..., Any]) -> None:
-    """Write what memory holds to the archive (klepto style keeps it in memory until dumped)."""
+def persist(config: Config, func: Callable[..., Any]) -> bool:
+    """Write what memory holds to the archive (klepto style keeps it in memory until dumped).
+
+    False when the archive refused a key, as it must for :func:`refuses_keys` configurations.
+    """
     if config.style == "klepto" and config.cached:
-        func.dump()  # type: ignore[attr-defined]
+        try:
+            func.dump()  # type: ignore[attr-defined]
+        except SerializationError:
+            if not refuses_keys(config):
+                raise
+            event("typed keys refused by a JSON serializer")
+            return False
+    return True
 
 
 # -- in one interpreter --------------------------------------------------------------------
 
 
+@WIDE
 @given(data=st.data())
 def test_results_bound_and_counts(data: Any, targets: list[Target], places: Any) -> None:
     config, sequence = draw(data, targets)
@@ -121,15 +134,15 @@ def test_results_bound_and_counts(data: Any, targets: list[Target], places: Any)
         store.close()
 
 
+@WIDE
 @given(data=st.data())
 def test_stored_results_survive_a_reload(data: Any, targets: list[Target], places: Any) -> None:
     config, sequence = draw(data, targets, persistent_only=True)
     location = places(config.target)
     func, store = decorate(config, location)
     try:
-        if not run(config, func, sequence):
+        if not run(config, func, sequence) or not persist(config, func):
             return
-        persist(config, func)
         stored = store.__asdict__()
     finally:
         store.close()
@@ -196,8 +209,7 @@ def test_stored_results_survive_a_new_interpreter(
     data: Any, targets: list[Target], places: Any
 ) -> None:
     config, sequence = draw(data, targets, persistent_only=True)
-    if refuses_keys(config):
-        config = Config(**{**config.__dict__, "typed": False})
+    assume(not refuses_keys(config))  # the in-process tests cover the refusal
     if memory_is_archive(config):  # the archive is memory: evictions delete stored results
         config = Config(**{**config.__dict__, "cached": True})
     # tuples become JSON lists; the child's call_args takes either

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from klepto_archive_file import _legacy, _log
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
 from klepto_core.archive_base import Archive, archive_factory
-from klepto_core.errors import CorruptEntryError, FormatError
+from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
 from klepto_core.hookspecs import hookimpl
 from klepto_core.serializer import Serializer, get_serializer
 from klepto_core.types import PluginSpec
@@ -449,6 +449,11 @@ class FileArchive(Archive):
     def _write_many(self, items: list[tuple[Hashable, Any]]) -> None:
         if not items:
             return
+        for key, _payload in items:
+            try:
+                hash(key)  # the index is a dict: refuse what it cannot hold, before writing
+            except TypeError as exc:
+                raise UnhashableKeyError(f"file_archive: cannot store key: {exc}") from exc
         encoded_with = self._serializer
         parts: list[bytes] = []
         known: list[tuple[Hashable, int, int]] = []

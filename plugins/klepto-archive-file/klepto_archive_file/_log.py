@@ -58,15 +58,18 @@ def header(meta: dict[str, Any]) -> bytes:
 
 
 def read_header(data: bytes) -> tuple[dict[str, Any], int] | None:
-    """(metadata, header size), or None if ``data`` holds no complete header yet."""
+    """(metadata, header size), or None if ``data`` holds no complete, readable header."""
     if len(data) < len(MAGIC) + 4:
         return None
     (n,) = _U32.unpack_from(data, len(MAGIC))
     end = len(MAGIC) + 4 + n
     if len(data) < end:
         return None
-    meta = json.loads(data[len(MAGIC) + 4 : end].decode("utf-8"))
-    return meta, end
+    try:
+        meta = json.loads(data[len(MAGIC) + 4 : end].decode("utf-8"))
+    except ValueError:  # damaged: not UTF-8, or not JSON
+        return None
+    return (meta, end) if isinstance(meta, dict) else None
 
 
 def record(op: int, key: bytes, value: bytes = b"") -> bytes:

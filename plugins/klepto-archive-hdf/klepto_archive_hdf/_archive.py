@@ -9,7 +9,7 @@ from typing import Any
 
 from klepto_archive_hdf._h5 import h5py
 from klepto_core.archive_base import Archive
-from klepto_core.errors import CorruptEntryError, SerializationError
+from klepto_core.errors import CorruptEntryError, SerializationError, UnhashableKeyError
 from klepto_core.serializer import Serializer, get_serializer
 
 
@@ -142,7 +142,10 @@ class HDFArchive(Archive):
 
     def _write_many(self, items: list[tuple[Hashable, Any]]) -> None:
         for key, _payload in items:
-            hash(key)  # an unhashable key could be stored but never listed: refuse it as dict does
+            try:  # an unhashable key could be stored but never listed: refuse it as dict does
+                hash(key)
+            except TypeError as exc:
+                raise UnhashableKeyError(f"{self._label()}: cannot store key: {exc}") from exc
         try:
             named = [(self._layout.name(key), payload) for key, payload in items]
         except SerializationError as exc:

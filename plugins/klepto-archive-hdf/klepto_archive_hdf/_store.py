@@ -23,7 +23,7 @@ from typing import Any
 
 from klepto_archive_hdf._h5 import h5py
 from klepto_archive_hdf._journal import JournaledFile, journal_path, recover
-from klepto_core.errors import ArchiveUnavailableError, FormatError
+from klepto_core.errors import ArchiveUnavailableError, FormatError, KleptoCoreError
 
 _held = threading.local()  # path -> [fd, exclusive, depth] of the locks this thread holds
 
@@ -105,6 +105,14 @@ def _roll_back(path: str, fd: int, exclusive: bool) -> None:
             fcntl.flock(fd, fcntl.LOCK_SH)
 
 
+def _raised_by_h5py(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` is h5py's (not this plugin's ``KeyError(key)``)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and f"h5py{os.sep}" in tb.tb_frame.f_code.co_filename
+
+
 class HDFFile:
     """The HDF5 file at ``path`` (absolute) with klepto_core's locking and atomic writes."""
 
@@ -136,6 +144,14 @@ class HDFFile:
                 raise self._format_error(exc) from exc
             try:
                 yield handle
+            except KleptoCoreError:
+                raise
+            except KeyError as exc:  # a missing key is the caller's; h5py's is damage
+                if _raised_by_h5py(exc):
+                    raise self._format_error(exc) from exc
+                raise
+            except Exception as exc:  # damaged metadata surfaces as any h5py/numpy/pickle error
+                raise self._format_error(exc) from exc
             finally:
                 handle.close()
 

@@ -21,7 +21,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from klepto_core.errors import ArchiveError, ArchiveUnavailableError
+from klepto_core.errors import ArchiveError, ArchiveUnavailableError, FormatError
 
 MEMORY_URL = "sqlite:///:memory:"
 #: klepto's database name for a server URL that names none
@@ -139,6 +139,12 @@ def _missing_database(error: BaseException) -> bool:
     )
 
 
+def _damaged(error: BaseException) -> bool:
+    """A damaged database file: SQLite's generic DatabaseError ("malformed"), or text it stored
+    that no longer decodes; not a constraint or SQL error, which stay as they are."""
+    return type(error) is exc.DatabaseError or isinstance(error, UnicodeDecodeError)
+
+
 def _transient(error: BaseException) -> bool:
     """A lock or deadlock conflict between writers: retrying the transaction succeeds."""
     if _error_codes(error) & {"40P01", "40001", 1213, 1205}:
@@ -202,6 +208,8 @@ class Database:
         try:
             with self.engine.connect():
                 return
+        except UnicodeDecodeError as error:  # a damaged SQLite header or schema
+            raise self.damaged(error) from None
         except exc.DBAPIError as error:
             if self.backend == "sqlite" or not _missing_database(error):
                 raise self.unavailable(error) from None
@@ -282,6 +290,9 @@ class Database:
     def unavailable(self, error: BaseException) -> ArchiveUnavailableError:
         return ArchiveUnavailableError(f"cannot use {safe_url(self.url)}: {first_line(error)}")
 
+    def damaged(self, error: BaseException) -> FormatError:
+        return FormatError(f"{safe_url(self.url)} is damaged: {first_line(error)}")
+
     def read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` on a pooled connection (no write transaction)."""
         self._check_fork()
@@ -291,6 +302,10 @@ class Database:
                     return work(conn)
             except (exc.OperationalError, exc.InterfaceError) as error:
                 raise self.unavailable(error) from None
+            except (exc.DatabaseError, UnicodeDecodeError) as error:
+                if _damaged(error):
+                    raise self.damaged(error) from None
+                raise
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one committed transaction, retried when writers collide."""
@@ -311,7 +326,11 @@ class Database:
                         continue
                     if isinstance(error, (exc.OperationalError, exc.InterfaceError)):
                         raise self.unavailable(error) from None
+                    if _damaged(error):
+                        raise self.damaged(error) from None
                     raise
+                except UnicodeDecodeError as error:
+                    raise self.damaged(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def ddl(self, work: Callable[[Connection], T]) -> T:
@@ -328,6 +347,10 @@ class Database:
                 if _transient(error):
                     raise
                 raise self.unavailable(error) from None
+            except (exc.DatabaseError, UnicodeDecodeError) as error:
+                if _damaged(error):
+                    raise self.damaged(error) from None
+                raise
 
     @contextlib.contextmanager
     def inspector(self) -> Iterator[Any]:
@@ -339,6 +362,10 @@ class Database:
                     yield sa.inspect(conn)
             except (exc.OperationalError, exc.InterfaceError) as error:
                 raise self.unavailable(error) from None
+            except (exc.DatabaseError, UnicodeDecodeError) as error:
+                if _damaged(error):
+                    raise self.damaged(error) from None
+                raise
 
 
 class _NullLock:
