@@ -185,9 +185,8 @@ def memoize(
     def computed(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any], through: bool) -> Any:
         nonlocal misses
         value = func(*args, **kwds)
-        if through and dump is not None:
-            memory[key] = value
-            dump(key)  # the archive write happens outside the lock
+        if through and is_archived():
+            memory.archive[key] = value  # written through once, outside the lock
         with lock:
             memory[key] = value
             misses += 1
