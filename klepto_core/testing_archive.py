@@ -13,6 +13,10 @@ location and return a function that tells whether it is still there)::
 Class attributes switch off what a backend cannot do: ``persistent`` (reopen,
 pickling and multi-process tests), ``any_keys`` (tuple, bytes, int keys come
 back with their type), ``concurrent_processes``.
+
+:func:`check_cache_reloads_from_archive` runs klepto's cache-over-archive test
+(a decorated function, then a second one reloading its results) for one archive
+configuration and keymap; :func:`keymap_variants` lists the keymaps to try.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import pickle
+import random
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -80,6 +85,71 @@ ANY_VALUES: list[Any] = [
 ]
 #: values any archive must store (JSON's types)
 JSON_VALUES: list[Any] = [None, True, 0, -7, 3.25, "", "text ✓", [1, [2]], {"a": {"b": [1, None]}}]
+
+
+def keymap_variants(*factories: Callable[..., Any]) -> list[Any]:
+    """The keymaps klepto's cache tests cycle through, for ``check_cache_reloads_from_archive``.
+
+    ``None`` (the decorator's own keymap), then each factory under every
+    ``typed``/``flat`` choice, with ``sentinel=NOSENTINEL``.
+    """
+    from klepto_core.keymap import NOSENTINEL
+
+    variants: list[Any] = [None]
+    for factory in factories:
+        for typed, flat in ((False, True), (False, False), (True, True), (True, False)):
+            variants.append(factory(typed=typed, flat=flat, sentinel=NOSENTINEL))
+    return variants
+
+
+def _linear(x: Any, y: Any) -> Any:
+    return 3 * x + y
+
+
+def _random_calls(
+    cache: Any, decorator: Callable[..., Any], keymap: Any, calls: int, seed: int
+) -> Any:
+    """``calls`` seeded calls of ``f(x, y)`` over ints and equal floats; each result checked."""
+    rng = random.Random(seed)
+    f = decorator(maxsize=50, cache=cache, keymap=keymap)(_linear)
+    domain: list[Any] = list(range(10))
+    domain += [float(i) for i in domain]
+    for _ in range(calls):
+        x, y = rng.choice(domain), rng.choice(domain)
+        assert f(x, y) == 3 * x + y
+    f.dump()
+    return f.info()
+
+
+def check_cache_reloads_from_archive(
+    open_archive: Callable[..., Any],
+    decorator: Callable[..., Any],
+    keymap: Any = None,
+    *,
+    calls: int = 100,
+    seed: int = 1234,
+) -> None:
+    """klepto's cache-over-archive test, for any persistent archive and keymap.
+
+    ``open_archive(**options)`` opens the same storage each time (it is called
+    once with ``cached=False``, to count what reached it); ``decorator`` is a
+    klepto-style decorator such as ``klepto_core.safe.lru_cache``. A function
+    decorated over it makes ``calls`` seeded calls (every result checked) and
+    dumps: every computed entry must reach the storage. The same calls through a
+    fresh cache over the same storage then compute nothing: the first run's
+    misses are the second's loads. A keymap whose keys are unhashable caches,
+    and stores, nothing (as in klepto).
+    """
+    first = _random_calls(open_archive(), decorator, keymap, calls, seed)
+    assert first.hit + first.miss + first.load == calls
+    stored = len(open_archive(cached=False))
+    again = _random_calls(open_archive(), decorator, keymap, calls, seed)
+    assert again.hit + again.miss + again.load == calls
+    if first.size:
+        assert stored == first.miss  # every computed entry reached the storage
+        assert (again.miss, again.load, again.hit) == (0, first.miss, first.hit)
+    else:
+        assert stored == 0 and again == first
 
 
 def _writer(blob: bytes, worker: int, count: int) -> None:

@@ -8,42 +8,29 @@ cache, a bulk ``load()``) are evicted before any of them instead of crashing.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from typing import Any
 
 from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy, untracked
+from klepto_core.policy import UseOrderPolicy, untracked_victims
 from klepto_core.types import PluginSpec
 
 _ABSENT: Any = object()
 
 
-class MRUPolicy(Policy):
+class MRUPolicy(UseOrderPolicy):
     """Evict the most recently used key other than the one just admitted.
 
-    The use order lives in an OrderedDict: a hit is one C call (``move_to_end``,
-    safe without the decorator's lock), an eviction a ``popitem()``: O(1) each.
+    The base class keeps the use order in an OrderedDict (a hit is one C call,
+    ``move_to_end``, safe without the decorator's lock); an eviction is a
+    ``popitem()``: O(1) each.
     """
 
-    def __init__(self, maxsize: int | None) -> None:
-        super().__init__(maxsize)
-        self._order: OrderedDict[Hashable, None] = OrderedDict()
-        self.on_hit = self._order.move_to_end
-
-    def admitted(self, key: Hashable) -> None:
-        order = self._order
-        order[key] = None
-        order.move_to_end(key)
-
     def victims(self, memory: Mapping[Hashable, Any], new_key: Hashable) -> list[Hashable]:
-        excess = min(len(memory), len(memory) - (self.maxsize or 0))
-        out: list[Hashable] = []
-        for key in untracked(memory, self._order):
-            if len(out) >= excess:
-                return out
-            out.append(key)
         order = self._order
+        out, excess = untracked_victims(memory, order, self.maxsize)
+        if len(out) >= excess:
+            return out
         # take the new key out while popping, so the victim is the most recent use before it
         had_new = order.pop(new_key, _ABSENT) is not _ABSENT
         while len(out) < excess and order:
@@ -60,12 +47,6 @@ class MRUPolicy(Policy):
             out.extend(k for k in list(memory) if k not in chosen and k != new_key)
             del out[excess:]
         return out
-
-    def forget(self, key: Hashable) -> None:
-        self._order.pop(key, None)
-
-    def clear(self) -> None:
-        self._order.clear()
 
 
 @hookimpl

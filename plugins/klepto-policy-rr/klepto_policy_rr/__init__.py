@@ -12,7 +12,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy, untracked
+from klepto_core.policy import Policy, untracked_victims
 from klepto_core.types import PluginSpec
 
 
@@ -46,12 +46,7 @@ class RRPolicy(Policy):
             self._index[last] = position
 
     def victims(self, memory: Mapping[Hashable, Any], new_key: Hashable) -> list[Hashable]:
-        excess = min(len(memory), len(memory) - (self.maxsize or 0))
-        out: list[Hashable] = []
-        for key in untracked(memory, self._index):
-            if len(out) >= excess:
-                return out
-            out.append(key)
+        out, excess = untracked_victims(memory, self._index, self.maxsize)
         keys = self._keys
         while len(out) < excess and keys:
             key = random.choice(keys)

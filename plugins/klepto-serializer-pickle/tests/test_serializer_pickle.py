@@ -1,64 +1,21 @@
-"""The pickle serializer plugin, found by name through the registry."""
+"""The pickle serializer plugin: klepto_core's serializer suite, then what is pickle's own."""
 
 from __future__ import annotations
 
-import math
+import pickle
 
 import pytest
 
 from klepto_core.errors import SerializationError
-from klepto_core.serializer import Serializer, get_serializer
-
-VALUES = [None, True, 0, -7, 2**70, 1.5, "", "text é", [1, [2, "x"]], {"a": [1, 2], "b": None}]
-
-
-def test_resolves_by_name_as_a_serializer() -> None:
-    ser = get_serializer("pickle")
-    assert isinstance(ser, Serializer)
-    assert ser.name == "pickle"
-    assert ser.roundtrips_any is True
+from klepto_core.serializer import get_serializer
+from klepto_core.testing import SerializerConformance
 
 
-@pytest.mark.parametrize("value", VALUES, ids=repr)
-def test_json_like_values_round_trip(value: object) -> None:
-    ser = get_serializer("pickle")
-    data = ser.dumps(value)
-    assert isinstance(data, bytes)
-    assert ser.loads(data) == value
-
-
-def test_float_specials_round_trip() -> None:
-    ser = get_serializer("pickle")
-    assert ser.loads(ser.dumps(float("inf"))) == float("inf")
-    assert math.isnan(ser.loads(ser.dumps(float("nan"))))
-
-
-class Point:
-    def __init__(self, x: int) -> None:
-        self.x = x
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Point) and other.x == self.x
-
-
-@pytest.mark.parametrize(
-    "value",
-    [(1, "a"), {1, 2}, frozenset({3}), b"\x00\xff", 3 + 4j, {(1, 2): "tuple key"}, Point(3)],
-    ids=repr,
-)
-def test_python_objects_round_trip(value: object) -> None:
-    ser = get_serializer("pickle")
-    assert ser.loads(ser.dumps(value)) == value
-
-
-def test_protocol_is_honoured() -> None:
-    assert get_serializer("pickle", protocol=2).dumps(1)[:2] == b"\x80\x02"
-    assert get_serializer("pickle", protocol=4).dumps(1)[:2] == b"\x80\x04"
-
-
-def test_unserializable_value_raises_serialization_error() -> None:
-    with pytest.raises(SerializationError, match="pickle"):
-        get_serializer("pickle").dumps(x for x in [1])
+class TestConformance(SerializerConformance):
+    serializer_name = "pickle"
+    roundtrips_any = True
+    protocol_headers = {2: b"\x80\x02", 4: b"\x80\x04"}
+    load_error = pickle.UnpicklingError
 
 
 def test_lambda_is_refused_with_serialization_error() -> None:
@@ -67,6 +24,4 @@ def test_lambda_is_refused_with_serialization_error() -> None:
 
 
 def test_default_protocol_is_pickles_default() -> None:
-    import pickle
-
     assert get_serializer("pickle").dumps(1)[:2] == bytes([0x80, pickle.DEFAULT_PROTOCOL])
