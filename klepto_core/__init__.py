@@ -28,6 +28,7 @@ _SUBMODULES = frozenset(
         "testing",
         "keymap",
         "policy",
+        "observer",
         "serializer",
         "cachemap",
         "decorator",

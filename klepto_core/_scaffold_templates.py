@@ -48,6 +48,17 @@ $usage
 """
 
 USAGE = {
+    "observer": """
+```python
+import klepto_core
+from $package import counts
+
+@klepto_core.cached()      # installed observers see every function decorated after import
+def f(x): ...
+
+f(1), f(1)
+counts()                   # {'f': Counter({'miss': 1, 'hit': 1})}
+```""",
     "policy": """
 ```python
 import klepto_core
@@ -83,6 +94,7 @@ def f(x): ...
 }
 
 SUMMARY = {
+    "observer": "An observer for klepto_core that counts cache events per function",
     "policy": "A first-in-first-out eviction policy for klepto_core",
     "keymap": "A keymap for klepto_core whose keys are the repr of the arguments",
     "serializer": "A pickle-based serializer for klepto_core",
@@ -90,6 +102,62 @@ SUMMARY = {
 }
 
 MODULE = {
+    "observer": '''\
+"""Counts each decorated function's cache events: hits, misses, loads and evictions."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from klepto_core.hookspecs import hookimpl
+from klepto_core.observer import Observer
+from klepto_core.types import PluginSpec
+
+
+class ${Class}Observer(Observer):
+    """Event counts per function name; one instance per process (klepto_core makes it once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, Counter[str]] = {}
+
+    def _count(self, func: Callable[..., Any], event: str) -> None:
+        with self._lock:
+            self.counts.setdefault(func.__qualname__, Counter())[event] += 1
+
+    def hit(self, func: Callable[..., Any], key: Hashable) -> None:
+        self._count(func, "hit")
+
+    def miss(self, func: Callable[..., Any], key: Hashable) -> None:
+        self._count(func, "miss")
+
+    def load(self, func: Callable[..., Any], key: Hashable) -> None:
+        self._count(func, "load")
+
+    def evict(self, func: Callable[..., Any], key: Hashable) -> None:
+        self._count(func, "evict")
+
+
+OBSERVER = ${Class}Observer()
+
+
+def counts() -> dict[str, Counter[str]]:
+    """A snapshot of the event counts per function."""
+    with OBSERVER._lock:
+        return {name: Counter(c) for name, c in OBSERVER.counts.items()}
+
+
+@hookimpl
+def klepto_core_observer() -> PluginSpec:
+    return PluginSpec(
+        name="$name",
+        factory=lambda: OBSERVER,
+        description="counts cache events per function",
+    )
+''',
     "policy": '''\
 """First in, first out: the entry stored earliest leaves memory first, whatever was used since."""
 
@@ -100,7 +168,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy, untracked
+from klepto_core.policy import Policy, untracked_victims
 from klepto_core.types import PluginSpec
 
 
@@ -119,12 +187,8 @@ class ${Class}Policy(Policy):
         self._order[key] = None  # a key already tracked keeps its place
 
     def victims(self, memory: Mapping[Hashable, Any], new_key: Hashable) -> list[Hashable]:
-        excess = len(memory) - (self.maxsize or 0)
-        out: list[Hashable] = []
-        for key in untracked(memory, self._order):  # entries never admitted leave first
-            if len(out) >= excess:
-                return out
-            out.append(key)
+        # entries never admitted (a pre-filled cache) leave first; then the oldest admitted
+        out, excess = untracked_victims(memory, self._order, self.maxsize)
         while len(out) < excess and self._order:
             key, _ = self._order.popitem(last=False)
             if key in memory:
@@ -291,6 +355,44 @@ def klepto_core_archive() -> PluginSpec:
 }
 
 TESTS = {
+    "observer": '''\
+"""The observer is found by name and counts what a decorated function does."""
+
+from __future__ import annotations
+
+import klepto_core
+from klepto_core.registry import REGISTRY
+
+import $package as plugin
+
+NAME = "$name"
+DIST = "$dist"
+
+
+def test_registered_under_its_name() -> None:
+    assert REGISTRY.resolve("observer", NAME).factory() is plugin.OBSERVER
+    row = next(r for r in klepto_core.plugins("observer") if r.name == NAME)
+    assert row.distribution == DIST and row.error is None
+
+
+def test_counts_hits_misses_and_evictions() -> None:
+    @klepto_core.cached(maxsize=1)
+    def scaffold_square(x: int) -> int:
+        return x * x
+
+    scaffold_square(2), scaffold_square(2), scaffold_square(3)
+    seen = plugin.counts()[scaffold_square.__wrapped__.__qualname__]
+    assert (seen["miss"], seen["hit"], seen["evict"]) == (2, 1, 1)
+
+
+def test_a_function_can_opt_out() -> None:
+    @klepto_core.cached(observers=[])
+    def quiet(x: int) -> int:
+        return x
+
+    quiet(1)
+    assert not any(name.endswith("quiet") for name in plugin.counts())
+''',
     "policy": '''\
 """klepto_core's policy conformance suite, then the first-in-first-out rule itself."""
 
@@ -392,23 +494,31 @@ def test_a_cached_function_takes_list_arguments() -> None:
     assert computed == [[1, 2], [2, 2]]
 ''',
     "serializer": '''\
-"""The serializer: values round-trip with their types; what it cannot store is refused."""
+"""klepto_core's serializer conformance suite, then what is this serializer's own."""
 
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import ClassVar
 
 import klepto_core
 import pytest
 from klepto_core.errors import SerializationError
 from klepto_core.serializer import get_serializer
-from klepto_core.testing_archive import ANY_VALUES
+from klepto_core.testing import SerializerConformance
 
 import $package as plugin
 
 NAME = "$name"
 DIST = "$dist"
+
+
+class TestConformance(SerializerConformance):
+    serializer_name = NAME
+    roundtrips_any = True  # ANY_VALUES of klepto_core.testing_archive come back equal
+    # what dumps(1) starts with under each protocol
+    protocol_headers: ClassVar[dict[int, bytes]] = {2: b"\\x80\\x02", 4: b"\\x80\\x04"}
+    load_error = pickle.UnpicklingError  # what loads raises for bytes that are not a pickle
 
 
 def test_registered_under_its_name() -> None:
@@ -417,27 +527,10 @@ def test_registered_under_its_name() -> None:
     assert row.distribution == DIST and row.error is None
 
 
-@pytest.mark.parametrize("value", ANY_VALUES, ids=[type(v).__name__ for v in ANY_VALUES])
-def test_values_round_trip(value: Any) -> None:
-    serializer = get_serializer(NAME)
-    data = serializer.dumps(value)
-    assert isinstance(data, bytes)
-    back = serializer.loads(data)
-    assert type(back) is type(value) and back == value
-
-
-def test_protocol_is_honoured() -> None:
-    assert get_serializer(NAME, protocol=2).dumps(1).startswith(b"\\x80\\x02")
-
-
-def test_a_value_it_cannot_store_raises_serialization_error() -> None:
-    with pytest.raises(SerializationError):
+def test_a_lambda_is_refused() -> None:
+    # the standard pickle stores functions by name only; a lambda has none
+    with pytest.raises(SerializationError, match=NAME):
         get_serializer(NAME).dumps(lambda: 0)
-
-
-def test_bytes_that_are_not_a_pickle_raise() -> None:
-    with pytest.raises(pickle.UnpicklingError):
-        get_serializer(NAME).loads(b"not a pickle")
 ''',
     "archive": '''\
 """klepto_core's archive conformance suite, then the archive used by name and by URL."""

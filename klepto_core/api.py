@@ -109,6 +109,7 @@ def cached(
     namespace: Any = True,
     write_through: bool = True,
     single_flight: bool = False,
+    observers: Any = None,
     **more_archive_options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A memoizing decorator configured by plugin names.
@@ -120,6 +121,8 @@ def cached(
     function (``namespace=True``; a string picks the namespace, False shares
     keys like klepto does). ``single_flight=True`` takes the archive's lock on a
     missed key, so of many workers missing it at once one computes and the rest load it.
+    ``observers`` (Observer objects or observer plugin names) receive the cache's
+    events; None (the default) means every installed observer plugin, ``[]`` none.
     """
     options = {**(archive_options or {}), **more_archive_options}
     policy_obj: Policy | None
@@ -127,6 +130,10 @@ def cached(
     if purge is _UNSET:
         purge = False if forced_purge is _UNSET else forced_purge
     km = resolve_keymap(keymap, safe)
+    if observers is not None:
+        from klepto_core.observer import resolve_observers
+
+        observers = resolve_observers(observers)  # unknown names fail here, not at decoration
     if tol is not None and (isinstance(tol, bool) or not isinstance(tol, int)):
         raise InvalidArgumentError(f"tol must be an int or None, got {tol!r}")
 
@@ -160,6 +167,7 @@ def cached(
             namespace=space,
             write_through=write_through and persistent,
             single_flight=single_flight,
+            observers=observers,
         )
 
     return decorate

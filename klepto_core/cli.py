@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from klepto_core.errors import KleptoCoreError
+from klepto_core.types import KINDS
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("plugins", parents=[common], help="list installed plugins")
-    p.add_argument("kind", nargs="?", choices=["policy", "keymap", "serializer", "archive"])
+    p.add_argument("kind", nargs="?", choices=KINDS)
     p.set_defaults(run=_plugins)
 
     p = sub.add_parser("info", parents=[common], help="describe an archive")
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "new-plugin", parents=[common], help="write a working plugin distribution skeleton"
     )
-    p.add_argument("kind", choices=["policy", "keymap", "serializer", "archive"])
+    p.add_argument("kind", choices=KINDS)
     p.add_argument("name", help="the name users will type, e.g. 'arc' or 's3'")
     p.add_argument("--dir", default=None, help="where to create klepto-<kind>-<name>/ (.)")
     p.set_defaults(run=_new_plugin)

@@ -19,6 +19,7 @@ from klepto_core.cachemap import cache as cache_type
 from klepto_core.cachemap import is_archive
 from klepto_core.errors import InvalidArgumentError, UnhashableKeyError
 from klepto_core.keymap import Keymap
+from klepto_core.observer import notifier
 from klepto_core.policy import Policy
 from klepto_core.tools import CacheInfo
 
@@ -95,6 +96,20 @@ def _namespaced(namespace: str, key_of: Callable[..., Hashable]) -> Callable[...
     return namespaced
 
 
+def _reporting(
+    report_hit: Callable[[Hashable], None], policy_hit: Callable[[Hashable], object] | None
+) -> Callable[[Hashable], object]:
+    """The hit hook that tells the observers, then the policy (its KeyError still reaches us)."""
+    if policy_hit is None:
+        return report_hit
+
+    def on_hit(key: Hashable) -> None:
+        report_hit(key)
+        policy_hit(key)
+
+    return on_hit
+
+
 def memoize(
     func: Callable[..., Any],
     *,
@@ -110,6 +125,7 @@ def memoize(
     namespace: str | None = None,
     write_through: bool = False,
     single_flight: bool = False,
+    observers: Any = None,
 ) -> Callable[..., Any]:
     """Return ``func`` wrapped in a cache run by ``policy`` over the mapping ``cache``.
 
@@ -118,6 +134,7 @@ def memoize(
     the archive at once instead of on eviction, purge or ``dump()``;
     ``single_flight`` makes a miss take the archive's lock on the key, so of many
     threads or processes missing one key at once one computes, the rest load it.
+    ``observers`` receive the cache's events (None: every installed observer plugin).
     """
     if not callable(func):
         raise InvalidArgumentError(f"cannot cache {func!r}: it is not callable")
@@ -137,6 +154,12 @@ def memoize(
 
     on_hit = policy.on_hit
     admitted = policy.admitted
+    report = notifier(func, observers)  # None unless some observer wants an event
+    report_miss = report_load = report_evict = None
+    if report is not None:
+        report_miss, report_load, report_evict = report.miss, report.load, report.evict
+        if report.hit is not None:
+            on_hit = _reporting(report.hit, on_hit)
     bounded = maxsize is not None
     # an archive passed as cache= *is* the memory: with maxsize 0 it is written
     # through and never wiped (klepto's no_cache emptied it on every call)
@@ -154,6 +177,9 @@ def memoize(
         if purge and is_archived():
             if archived:
                 dump()  # type: ignore[misc]
+            if report_evict is not None:
+                for gone in list(memory):
+                    report_evict(gone)
             memory.clear()
             policy.clear()
             return
@@ -161,6 +187,8 @@ def memoize(
             if archived:
                 dump(victim)  # type: ignore[misc]
             memory.pop(victim, None)
+            if report_evict is not None:
+                report_evict(victim)
 
     def loaded(key: Hashable) -> Any:
         # the value the archive holds for ``key`` (now also in memory), or _MISS
@@ -180,6 +208,8 @@ def memoize(
                     admitted(key)
                     if bounded:
                         overflow(key)
+            if report_load is not None:
+                report_load(key)
         return value
 
     def computed(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any], through: bool) -> Any:
@@ -193,6 +223,8 @@ def memoize(
             admitted(key)
             if bounded:
                 overflow(key)
+        if report_miss is not None:
+            report_miss(key)
         return value
 
     def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
@@ -222,6 +254,8 @@ def memoize(
                 value = peek(key, _MISS) if maxsize != 0 else _MISS
                 if value is not _MISS:  # a thread of this process computed it meanwhile
                     hits += 1
+                    if report is not None and report.hit is not None:
+                        report.hit(key)
                     return value
                 # written to the archive before the lock is released, so waiters find it
                 return computed(key, args, kwds, True)

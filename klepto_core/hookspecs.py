@@ -1,11 +1,12 @@
 """The pluggy hook specifications: one hook per kind of plugin.
 
 A plugin distribution declares an entry point in one of the groups
-``klepto_core.policies``, ``klepto_core.keymaps``, ``klepto_core.serializers`` or
-``klepto_core.archives``; the object the entry point names implements the
-matching hook below and returns a :class:`klepto_core.types.PluginSpec` (or a
-list of them). The hook is called once, when the name is first resolved; the
-spec's factory is what the hot path uses afterwards.
+``klepto_core.policies``, ``klepto_core.keymaps``, ``klepto_core.serializers``,
+``klepto_core.archives`` or ``klepto_core.observers``; the object the entry
+point names implements the matching hook below and returns a
+:class:`klepto_core.types.PluginSpec` (or a list of them). The hook is called
+once, when the name is first resolved; the spec's factory is what the hot path
+uses afterwards.
 """
 
 from __future__ import annotations
@@ -58,5 +59,16 @@ def klepto_core_archive() -> PluginSpec | list[PluginSpec]:
 
     The factory is called as ``factory(name, dict=None, cached=True, **options)``
     exactly like klepto's archive constructors.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def klepto_core_observer() -> PluginSpec | list[PluginSpec]:
+    """Return the cache-event observer(s) this plugin provides.
+
+    The factory is called once per process with no arguments and returns a
+    :class:`klepto_core.observer.Observer`; every function decorated while the
+    plugin is installed reports its hits, misses, loads and evictions to it.
     """
     raise NotImplementedError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS: tuple[str, ...] = ("policy", "keymap", "serializer", "archive")
+KINDS: tuple[str, ...] = ("policy", "keymap", "serializer", "archive", "observer")
 
 #: entry point group -> (kind, hook name); the single table discovery and loading read.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -13,6 +13,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "klepto_core.keymaps": ("keymap", "klepto_core_keymap"),
     "klepto_core.serializers": ("serializer", "klepto_core_serializer"),
     "klepto_core.archives": ("archive", "klepto_core_archive"),
+    "klepto_core.observers": ("observer", "klepto_core_observer"),
 }
 
 

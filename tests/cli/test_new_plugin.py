@@ -21,6 +21,7 @@ GROUPS = {
     "keymap": "klepto_core.keymaps",
     "serializer": "klepto_core.serializers",
     "archive": "klepto_core.archives",
+    "observer": "klepto_core.observers",
 }
 
 REGISTER_AT_RUN_TIME = """

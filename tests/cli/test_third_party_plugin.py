@@ -22,7 +22,13 @@ from klepto_core.registry import REGISTRY
 
 pytestmark = pytest.mark.slow
 
-PLUGINS = {"archive": "tpmemo", "policy": "tpfifo", "keymap": "tprepr", "serializer": "tppickle"}
+PLUGINS = {
+    "archive": "tpmemo",
+    "policy": "tpfifo",
+    "keymap": "tprepr",
+    "serializer": "tppickle",
+    "observer": "tptally",
+}
 DISTS = {kind: f"klepto-{kind}-{name}" for kind, name in PLUGINS.items()}
 
 USE_BY_NAME = textwrap.dedent(
@@ -49,6 +55,8 @@ USE_BY_NAME = textwrap.dedent(
     for x in (1, 1, 2, 1):  # maxsize 1: the hit, then 2 pushes 1 out
         double(x)
     serializer = klepto_core.serializer.get_serializer("tppickle")
+    from klepto_observer_tptally import counts  # installed: it saw every call above
+    seen = counts()
     print(json.dumps({
         "plugins": {f"{r.kind}:{r.name}": r.distribution for r in klepto_core.plugins()},
         "computed": computed,
@@ -58,6 +66,8 @@ USE_BY_NAME = textwrap.dedent(
         "double": list(double.info())[:3],
         "decorator": klepto_core.tpfifo_cache.__name__,
         "roundtrip": serializer.loads(serializer.dumps({"a": (1, 2)})),
+        "observed": {name: dict(c) for name, c in seen.items()},
+        "info": list(info)[:3],
     }))
     """
 )
@@ -122,6 +132,9 @@ def test_a_new_interpreter_uses_the_plugins_by_name(venv, tmp_path) -> None:
     assert out["decorator"] == "tpfifo_cache"
     assert out["double"] == [1, 3, 0]  # hits, misses, loads
     assert out["roundtrip"] == {"a": [1, 2]}
+    square = out["observed"]["square"]  # the installed observer saw what info() counts
+    assert [square.get(e, 0) for e in ("hit", "miss", "load")] == out["info"]
+    assert out["observed"]["double"] == {"hit": 1, "miss": 3, "evict": 2}
 
 
 def test_the_command_lists_them_from_the_venv(venv, tmp_path) -> None:

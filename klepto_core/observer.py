@@ -1,0 +1,137 @@
+"""Observers: plugins told of each cache event (hit, miss, load, evict), for metrics and logs.
+
+An observer plugin's factory is called once per process, with no arguments,
+and returns an :class:`Observer`. Every function decorated while one is
+installed reports to it; which observers a function has is settled when it is
+decorated, so a process with none installed pays nothing on any call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from klepto_core.errors import InvalidArgumentError
+
+__all__ = ["EVENTS", "Notifier", "Observer", "installed_observers", "notifier", "resolve_observers"]
+
+#: the events an observer can receive, each a method of :class:`Observer`
+EVENTS: tuple[str, ...] = ("hit", "miss", "load", "evict")
+
+
+class Observer:
+    """Receives the cache events of decorated functions; override the methods you need.
+
+    Each method gets the undecorated function and the key of the call. ``hit``:
+    answered from memory; ``miss``: computed; ``load``: found in the archive;
+    ``evict``: dropped from memory by the policy or a purge. Methods run on the
+    calling thread, outside the cache's lock; an exception they raise reaches
+    the caller, so keep them cheap and safe.
+    """
+
+    def hit(self, func: Callable[..., Any], key: Hashable) -> None:
+        """A call answered from memory."""
+
+    def miss(self, func: Callable[..., Any], key: Hashable) -> None:
+        """A call that ran the function."""
+
+    def load(self, func: Callable[..., Any], key: Hashable) -> None:
+        """A call answered from the archive (and now kept in memory)."""
+
+    def evict(self, func: Callable[..., Any], key: Hashable) -> None:
+        """An entry dropped from memory (to the archive, if one is attached)."""
+
+
+_instances: dict[tuple[str, Any], Observer] = {}
+_instances_lock = threading.Lock()
+
+
+def _instance(name: str) -> Observer:
+    """The process's one observer made by the installed plugin ``name``."""
+    from klepto_core.registry import REGISTRY
+
+    spec = REGISTRY.resolve("observer", name)
+    with _instances_lock:
+        made = _instances.get((name, spec.factory))
+        if made is None:
+            made = spec.factory()
+            if not isinstance(made, Observer):
+                raise InvalidArgumentError(
+                    f"observer plugin {name!r} made {made!r}, not a klepto_core.observer.Observer"
+                )
+            _instances[(name, spec.factory)] = made
+    return made
+
+
+def installed_observers() -> list[Observer]:
+    """One observer per installed observer plugin (each made once per process)."""
+    from klepto_core.registry import REGISTRY
+
+    return [_instance(name) for name in REGISTRY.names("observer")]
+
+
+def resolve_observers(observers: Iterable[Any] | None) -> list[Observer]:
+    """``observers`` as objects: None means every installed one; names pick installed plugins."""
+    if observers is None:
+        return installed_observers()
+    if isinstance(observers, str | Observer):
+        observers = [observers]
+    out = []
+    for item in observers:
+        if isinstance(item, str):
+            out.append(_instance(item))
+        elif isinstance(item, Observer):
+            out.append(item)
+        else:
+            raise InvalidArgumentError(
+                f"observers must be Observer objects or observer plugin names, got {item!r}"
+            )
+    return out
+
+
+class Notifier:
+    """A function's observers, grouped by event: each attribute is a callable or None.
+
+    An event no observer overrides is None, so the decorator skips it with one
+    test instead of calling no-op methods.
+    """
+
+    __slots__ = ("evict", "hit", "load", "miss")
+    hit: Callable[[Hashable], None] | None
+    miss: Callable[[Hashable], None] | None
+    load: Callable[[Hashable], None] | None
+    evict: Callable[[Hashable], None] | None
+
+    def __init__(self, func: Callable[..., Any], observers: list[Observer]) -> None:
+        for event in EVENTS:
+            setattr(self, event, _fan_out(func, event, observers))
+
+
+def _fan_out(
+    func: Callable[..., Any], event: str, observers: list[Observer]
+) -> Callable[[Hashable], None] | None:
+    base = getattr(Observer, event)
+    methods = [
+        getattr(o, event) for o in observers if getattr(type(o), event, base) is not base
+    ]
+    if not methods:
+        return None
+    if len(methods) == 1:
+        only = methods[0]
+        return lambda key: only(func, key)
+
+    def all_of(key: Hashable) -> None:
+        for method in methods:
+            method(func, key)
+
+    return all_of
+
+
+def notifier(func: Callable[..., Any], observers: Iterable[Any] | None) -> Notifier | None:
+    """The events ``func`` reports, or None when no observer wants any (the usual case)."""
+    found = resolve_observers(observers)
+    if not found:
+        return None
+    made = Notifier(func, found)
+    return made if any(getattr(made, event) is not None for event in EVENTS) else None

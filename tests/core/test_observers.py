@@ -1,0 +1,160 @@
+"""Observers: installed observer plugins and ``cached(observers=...)`` receive every cache event."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import klepto_core
+from klepto_core.errors import InvalidArgumentError, UnknownPluginError
+from klepto_core.observer import Observer, notifier
+from klepto_core.registry import REGISTRY
+from klepto_core.types import PluginSpec
+
+
+class Recorder(Observer):
+    """Every event, in order, as (event, function name, key)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, Hashable]] = []
+
+    def hit(self, func: Callable[..., object], key: Hashable) -> None:
+        self.events.append(("hit", func.__name__, key))
+
+    def miss(self, func: Callable[..., object], key: Hashable) -> None:
+        self.events.append(("miss", func.__name__, key))
+
+    def load(self, func: Callable[..., object], key: Hashable) -> None:
+        self.events.append(("load", func.__name__, key))
+
+    def evict(self, func: Callable[..., object], key: Hashable) -> None:
+        self.events.append(("evict", func.__name__, key))
+
+    def count(self) -> Counter[str]:
+        return Counter(event for event, _, _ in self.events)
+
+
+class MissesOnly(Observer):
+    def __init__(self) -> None:
+        self.misses = 0
+
+    def miss(self, func: Callable[..., object], key: Hashable) -> None:
+        self.misses += 1
+
+
+@pytest.fixture
+def installed() -> Iterator[Recorder]:
+    """A Recorder installed as the observer plugin ``recorder`` for the test's duration."""
+    recorder = Recorder()
+    klepto_core.register_plugin("observer", PluginSpec("recorder", lambda: recorder, "records"))
+    try:
+        yield recorder
+    finally:
+        REGISTRY.unregister("observer", "recorder")
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def test_explicit_observer_sees_hits_misses_and_evictions_in_order() -> None:
+    recorder = Recorder()
+    func = klepto_core.cached(maxsize=2, observers=[recorder])(square)
+    for x in (1, 2, 1, 3):
+        func(x)
+    keys = {x: func.key(x) for x in (1, 2, 3)}
+    assert recorder.events == [
+        ("miss", "square", keys[1]),
+        ("miss", "square", keys[2]),
+        ("hit", "square", keys[1]),
+        ("evict", "square", keys[2]),  # least recently used goes first
+        ("miss", "square", keys[3]),
+    ]
+
+
+def test_loads_from_the_archive_are_reported(tmp_path) -> None:
+    recorder = Recorder()
+    first = klepto_core.cached(archive="dir", name=str(tmp_path / "memo"), observers=[])(square)
+    first(4)
+    again = klepto_core.cached(archive="dir", name=str(tmp_path / "memo"), observers=recorder)(square)
+    assert again(4) == 16
+    assert again(4) == 16
+    assert [event for event, _, _ in recorder.events] == ["load", "hit"]
+
+
+def test_an_installed_observer_plugin_sees_functions_decorated_after_it(installed: Recorder) -> None:
+    lru = klepto_core.lru_cache(maxsize=10)(square)
+    by_name = klepto_core.cached(policy="lfu")(square)
+    lru(2), lru(2), by_name(3)
+    assert installed.count() == {"miss": 2, "hit": 1}
+    assert klepto_core.plugins("observer")[0].name == "recorder"
+
+
+def test_functions_decorated_before_the_plugin_stay_unobserved() -> None:
+    before = klepto_core.cached()(square)
+    recorder = Recorder()
+    klepto_core.register_plugin("observer", PluginSpec("late", lambda: recorder))
+    try:
+        before(1), before(1)
+        assert recorder.events == []
+    finally:
+        REGISTRY.unregister("observer", "late")
+
+
+def test_observers_list_replaces_the_installed_ones(installed: Recorder) -> None:
+    mine = MissesOnly()
+    func = klepto_core.cached(observers=[mine])(square)
+    func(1), func(1), func(2)
+    assert mine.misses == 2
+    assert installed.events == []
+    silent = klepto_core.cached(observers=[])(square)
+    silent(5)
+    assert installed.events == []
+
+
+def test_observers_by_plugin_name_share_one_instance(installed: Recorder) -> None:
+    a = klepto_core.cached(observers=["recorder"])(square)
+    b = klepto_core.cached(observers="recorder")(square)
+    a(1), b(1)
+    assert installed.count() == {"miss": 2}
+
+
+def test_bad_observers_are_clear_errors() -> None:
+    with pytest.raises(UnknownPluginError, match="observer 'nope'"):
+        klepto_core.cached(observers=["nope"])
+    with pytest.raises(InvalidArgumentError, match="Observer objects or observer plugin names"):
+        klepto_core.cached(observers=[object()])
+    klepto_core.register_plugin("observer", PluginSpec("broken", lambda: "not an observer"))
+    try:
+        with pytest.raises(InvalidArgumentError, match="not a klepto_core.observer.Observer"):
+            klepto_core.cached(observers=["broken"])
+    finally:
+        REGISTRY.unregister("observer", "broken")
+
+
+def test_no_observer_means_no_reporting_at_all() -> None:
+    assert notifier(square, []) is None
+    assert notifier(square, [Observer()]) is None  # overrides nothing: nothing to call
+    only_misses = notifier(square, [MissesOnly()])
+    assert only_misses is not None
+    assert only_misses.hit is None and only_misses.miss is not None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.lists(st.integers(0, 12), max_size=60),
+    maxsize=st.integers(1, 6),
+    policy=st.sampled_from(["lru", "lfu", "mru", "rr"]),
+)
+def test_events_agree_with_the_cache_counters(calls: list[int], maxsize: int, policy: str) -> None:
+    recorder = Recorder()
+    func = klepto_core.cached(policy=policy, maxsize=maxsize, observers=[recorder])(square)
+    for x in calls:
+        assert func(x) == x * x
+    info, seen = func.info(), recorder.count()
+    assert (seen["hit"], seen["miss"], seen["load"]) == (info.hit, info.miss, info.load)
+    assert seen["miss"] - seen["evict"] == info.size  # every entry that left memory was reported
