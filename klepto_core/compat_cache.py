@@ -46,7 +46,12 @@ def resolve_keymap(keymap: object, safe: bool) -> Any:
 
 
 class CacheDecorator:
-    """A klepto-style decorator: ``lru_cache(maxsize, cache, keymap, ignore, tol, deep, purge)``."""
+    """A klepto-style decorator: ``lru_cache(maxsize, cache, keymap, ignore, tol, deep, purge)``.
+
+    Beyond klepto: keyword-only ``single_flight=True`` makes concurrent misses of
+    one key (threads, or processes sharing the archive) compute it once while the
+    others wait and load the result, as ``cached(single_flight=True)`` does.
+    """
 
     policy_name: ClassVar[str] = ""
     safe: ClassVar[bool] = False
@@ -74,6 +79,8 @@ class CacheDecorator:
         tol: int | None = None,
         deep: bool = False,
         purge: Any = _UNSET,
+        *,
+        single_flight: bool = False,
     ) -> None:
         if getattr(self, "__state__", None) is not None:
             return  # already initialised by __new__'s redirection
@@ -97,17 +104,22 @@ class CacheDecorator:
             "purge": purge,
         }
         self._policy_type = policy_type
+        self._single_flight = bool(single_flight)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         from klepto_core.decorator import memoize
 
         state = self.__state__
         policy = self._policy_type(state["maxsize"])
-        return memoize(func, policy=policy, safe=self.safe, **state)
+        return memoize(
+            func, policy=policy, safe=self.safe, single_flight=self._single_flight, **state
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         s = self.__state__
         args = (s["maxsize"], s["cache"], s["keymap"], s["ignore"], s["tol"], s["deep"], s["purge"])
+        if self._single_flight:
+            return (functools.partial(type(self), single_flight=True), args)
         return (type(self), args)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -115,7 +127,8 @@ class CacheDecorator:
 
     def __repr__(self) -> str:
         s = self.__state__
-        return f"{type(self).__name__}(maxsize={s['maxsize']!r}, purge={s['purge']!r})"
+        extra = ", single_flight=True" if self._single_flight else ""
+        return f"{type(self).__name__}(maxsize={s['maxsize']!r}, purge={s['purge']!r}{extra})"
 
 
 @functools.cache

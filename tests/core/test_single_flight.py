@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -199,3 +200,31 @@ def test_single_flight_writes_through_before_releasing() -> None:
     func(3)
     assert func.__cache__().archive[func.key(3)] == -3
     assert func.info().miss == 1
+
+
+# -- klepto-style decorators ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decorator", ["lru_cache", "lfu_cache", "inf_cache", "no_cache"])
+def test_klepto_style_decorators_take_single_flight(decorator: str) -> None:
+    runs = []
+
+    def slow_double(x: int) -> int:
+        runs.append(x)
+        time.sleep(0.05)
+        return 2 * x
+
+    make = getattr(klepto_core, decorator)
+    func = make(cache=klepto_core.archives.dict_archive(), single_flight=True)(slow_double)
+    assert _stampede(func) == [42] * 8
+    assert runs == [21]
+
+
+def test_klepto_style_single_flight_survives_pickling_and_shows_in_repr() -> None:
+    decorator = klepto_core.lru_cache(maxsize=3, single_flight=True)
+    assert "single_flight=True" in repr(decorator)
+    again = pickle.loads(pickle.dumps(decorator))
+    assert "single_flight=True" in repr(again)
+    klepto_fields = {"maxsize", "cache", "keymap", "ignore", "tol", "deep", "purge"}
+    assert set(again.__state__) == set(decorator.__state__) == klepto_fields
+    assert "single_flight" not in repr(klepto_core.lru_cache(maxsize=3))
