@@ -75,24 +75,14 @@ def resolve(url: str) -> tuple[Any, Any]:
         raise CommandError(message, BAD_URL) from exc
 
 
-def local_path(url: str, spec: Any, name: Any) -> Path | None:
-    """The local file or directory ``url`` stores into, when it is one (for ``info``'s bytes).
+def local_paths(spec: Any, name: Any) -> list[Path]:
+    """The local files ``name`` stores into, as its archive plugin reports them ([]: none).
 
-    That is a plugin-named URL without a host (``dir:./memo``, ``file:///x.pkl``)
-    of a persistent archive, or an SQLite database URL.
+    The first is the archive itself, the rest companions (an SQLite journal).
     """
-    if not isinstance(name, str) or not name:
-        return None
-    if name.startswith("sqlite:///"):
-        path = name[len("sqlite:///") :].partition("?")[0]
-        return Path(path) if path and path != ":memory:" else None
-    from urllib.parse import urlsplit
-
     backend = getattr(spec.factory, "__backend__", None)
-    path_style = url.partition(":")[0] == spec.name and not urlsplit(url).netloc
-    if path_style and getattr(backend, "persistent", False):
-        return Path(name)
-    return None
+    reported = getattr(backend, "local_paths", None)
+    return [Path(p) for p in reported(name)] if callable(reported) else []
 
 
 def open_url(url: str, *, must_exist: bool) -> Any:
@@ -102,9 +92,9 @@ def open_url(url: str, *, must_exist: bool) -> Any:
     error instead of a new, empty archive.
     """
     spec, name = resolve(url)
-    path = local_path(url, spec, name)
-    if must_exist and path is not None and not path.exists():
-        raise CommandError(f"{url!r}: no archive at {str(path)!r}", BAD_URL)
+    paths = local_paths(spec, name)
+    if must_exist and paths and not paths[0].exists():
+        raise CommandError(f"{url!r}: no archive at {str(paths[0])!r}", BAD_URL)
     try:
         return spec.factory(name, cached=False)
     except KleptoCoreError as exc:
@@ -126,17 +116,16 @@ def plugin_of(url: str) -> tuple[str, str]:
     return spec.name, "<runtime>"
 
 
-def disk_bytes(path: Path | None) -> int | None:
-    """Bytes a file (with SQLite's -wal/-journal companions) or a directory tree takes."""
-    if path is None or not path.exists():
+def disk_bytes(paths: list[Path]) -> int | None:
+    """Bytes the files and directory trees in ``paths`` take (None: the archive is not local)."""
+    if not paths or not paths[0].exists():
         return None
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    total = path.stat().st_size
-    for suffix in ("-wal", "-journal"):
-        companion = path.with_name(path.name + suffix)
-        if companion.is_file():
-            total += companion.stat().st_size
+    total = 0
+    for path in paths:
+        if path.is_dir():
+            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            total += path.stat().st_size
     return total
 
 

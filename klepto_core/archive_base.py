@@ -11,6 +11,7 @@ The dict storage an Archive inherits stays empty: the backend is the storage.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import (
     Hashable,
@@ -37,7 +38,8 @@ class Archive(dict):  # type: ignore[type-arg]
     ``__type__`` the public factory class (set by :func:`archive_factory`),
     ``persistent`` says the data outlives the object (pickling re-opens the
     location instead of carrying the contents), ``show_name`` whether ``repr``
-    shows the name, ``is_null`` marks an archive that never stores anything.
+    shows the name, ``is_null`` marks an archive that never stores anything,
+    ``path_named`` says the name is the local file or directory the archive lives in.
     """
 
     __kind_name__: ClassVar[str] = "archive"
@@ -45,6 +47,7 @@ class Archive(dict):  # type: ignore[type-arg]
     persistent: ClassVar[bool] = False
     show_name: ClassVar[bool] = True
     is_null: ClassVar[bool] = False
+    path_named: ClassVar[bool] = False
 
     def __new__(cls, *args: Any, **kwds: Any) -> Archive:
         if cls is Archive:
@@ -377,6 +380,20 @@ class Archive(dict):  # type: ignore[type-arg]
 
     def close(self) -> None:
         """Release handles (connections, files); the archive may still reopen them lazily."""
+
+    @classmethod
+    def local_paths(cls, name: Any) -> list[str]:
+        """The local files or directories an archive opened with ``name`` stores into.
+
+        The first is the archive itself (the CLI refuses to read one that is
+        absent); the rest are companions counted in its size. By default that is
+        the name itself for a ``path_named`` archive, and none ([]) for others
+        (remote, in memory); a backend whose names vary (SQL URLs) overrides this.
+        """
+        if not cls.path_named or not isinstance(name, (str, os.PathLike)):
+            return []
+        text = os.fspath(name)
+        return [os.path.abspath(text)] if text else []
 
     #: a local file the default :meth:`lock` byte-range locks so processes on this machine
     #: exclude each other (a dir/file/SQLite archive sets it); None: threads of this process only

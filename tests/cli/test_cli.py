@@ -78,6 +78,18 @@ def test_info_shows_a_file_archives_format(cli, need_archives, tmp_path) -> None
     assert info["format"] is not None
 
 
+def test_info_counts_an_sqlite_database_and_refuses_a_missing_one(cli, need_archives, tmp_path) -> None:
+    need_archives("sqltable")
+    make_archive(f"sqlite:///{tmp_path / 'memo.db'}", {"a": 1, "b": 2})
+    info = cli("info", "sqlite:///memo.db", "--json")
+    assert info.code == 0, info.err
+    assert info.json()["entries"] == 2
+    assert info.json()["bytes"] >= (tmp_path / "memo.db").stat().st_size > 0
+    missing = cli("keys", "sqlite:///absent.db")
+    assert missing.code == 2 and "no archive at" in missing.err
+    assert not (tmp_path / "absent.db").exists()  # reading never creates a database
+
+
 def test_keys_prints_reprs_that_get_takes_back(cli, need_archives, tmp_path) -> None:
     need_archives("dir")
     make_archive(f"dir:{tmp_path / 'memo'}", ENTRIES)

@@ -31,7 +31,14 @@ _SQL_KINDS = ("sql", "sqltable")
 #: kinds that only exist on a server: kind -> the service of tests/services.py
 _SERVER_KINDS = {"redis": "redis"}
 #: extra placements of a kind on a server: (kind, service)
-_SERVER_VARIANTS = [("sqltable", "postgresql")]
+_SERVER_VARIANTS = [
+    ("sqltable", "postgresql"),
+    ("sql", "postgresql"),
+    ("sqltable", "mariadb"),
+    ("sql", "mariadb"),
+]
+#: the database URL of each SQL server (tests/services.py)
+_SQL_SERVERS = {"postgresql": services.POSTGRES_URL, "mariadb": services.MARIADB_URL}
 
 _counter = itertools.count()
 
@@ -81,16 +88,28 @@ def place(target: Target, base: Path) -> Location:
     kind = target.kind
     if target.service == "redis" or kind in _SERVER_KINDS:
         return _redis_location(target, tag)
-    if target.service == "postgresql":
-        from klepto_archive_sqltable.testing import drop_tables
-
-        url = services.POSTGRES_URL
-        return Location(target, f"{url}?table={tag}", cleanup=lambda: drop_tables(url, [tag]))
+    if target.service in _SQL_SERVERS:
+        return _sql_server_location(target, tag)
     if not target.persistent:
         return Location(target, tag)
     if kind in _SQL_KINDS:
         return Location(target, f"sqlite:///{base / tag}.db")
     return Location(target, str(base / tag))
+
+
+def _sql_server_location(target: Target, tag: str) -> Location:
+    """A table of its own in the server's shared test database, dropped by the cleanup.
+
+    sqltable names its table in the URL; sql (a whole database in klepto) takes the
+    database URL as its name and its entries table as the ``table`` option.
+    """
+    from klepto_archive_sqltable.testing import drop_tables
+
+    url = _SQL_SERVERS[str(target.service)]
+    cleanup = lambda: drop_tables(url, [tag])  # noqa: E731
+    if target.kind == "sql":
+        return Location(target, url, {"table": tag}, cleanup)
+    return Location(target, f"{url}?table={tag}", cleanup=cleanup)
 
 
 def _redis_location(target: Target, tag: str) -> Location:

@@ -70,6 +70,7 @@ class HDFArchive(Archive):
 
     __kind_name__ = "hdf_archive"
     persistent = True
+    path_named = True
 
     def __init__(
         self,

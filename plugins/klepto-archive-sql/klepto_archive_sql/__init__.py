@@ -70,6 +70,14 @@ class SqlArchive(SqlTableArchive):
     def _options_from_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in state.items() if k != "id"}
 
+    @classmethod
+    def local_paths(cls, name: Any) -> list[str]:
+        """The SQLite file ``name`` (a URL or a bare file name) stores into, then its
+        -wal, -journal and -shm companions; [] for an in-memory or server database."""
+        from klepto_archive_sqltable._db import sqlite_paths
+
+        return sqlite_paths(name) if isinstance(name, str) else []
+
     def _reopen_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         args, kwds = super()._reopen_args()
         if "table" in self.__state__:

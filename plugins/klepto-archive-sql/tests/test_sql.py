@@ -347,6 +347,30 @@ def test_open_archive_with_the_sql_scheme(tmp_path: Path) -> None:
     assert isinstance(archive, sql_archive) and archive.name == url
 
 
+def test_local_paths_name_the_sqlite_file_and_its_companions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "p.db"
+    expected = [str(path), f"{path}-wal", f"{path}-journal", f"{path}-shm"]
+    backend = sql_archive.__backend__
+    assert backend.local_paths(f"sqlite:///{path}") == expected
+    assert backend.local_paths(f"sqlite:///{path}?timeout=5") == expected
+    archive = sql_archive(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    assert {str(p) for p in tmp_path.iterdir()} <= set(expected) and path.exists()
+    monkeypatch.chdir(tmp_path)  # a bare name is a SQLite file in the working directory
+    assert backend.local_paths("p.db") == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [None, "sqlite:///:memory:", "sqlite://", "postgresql://postgres@127.0.0.1:5432/test"]
+    + ["mysql+pymysql://root@127.0.0.1:3306/test", "postgresql://h/", "bad://x"],
+)
+def test_local_paths_are_empty_in_memory_and_on_servers(name: str | None) -> None:
+    assert sql_archive.__backend__.local_paths(name) == []
+
+
 def test_unreachable_servers_raise_one_line_errors() -> None:
     with pytest.raises(ArchiveUnavailableError) as info:
         sql_archive("postgresql+psycopg2://postgres@127.0.0.1:1/test", cached=False)

@@ -57,6 +57,14 @@ def key_serializer(values: Serializer | None) -> Serializer:
     return get_serializer()
 
 
+#: (take without waiting, release) of a server-side named lock, per database backend
+_SERVER_LOCKS = {
+    "postgresql": ("SELECT pg_try_advisory_lock(%s)", "SELECT pg_advisory_unlock(%s)"),
+    "mysql": ("SELECT GET_LOCK(%s, 0)", "SELECT RELEASE_LOCK(%s)"),
+    "mariadb": ("SELECT GET_LOCK(%s, 0)", "SELECT RELEASE_LOCK(%s)"),
+}
+
+
 class SqlTableArchive(Archive):
     """An archive over one table; each set/update commits (a batch in one transaction).
 
@@ -137,6 +145,19 @@ class SqlTableArchive(Archive):
             options["table"] = state["id"]
         return options
 
+    @classmethod
+    def local_paths(cls, name: Any) -> list[str]:
+        """The SQLite file ``name`` stores into, then its -wal, -journal and -shm companions.
+
+        [] when the database is in memory (a bare table name, ``sqlite://``) or on a server.
+        """
+        from klepto_archive_sqltable._db import sqlite_paths
+
+        if not isinstance(name, str):
+            return []
+        database, _table = sqlname(name)
+        return sqlite_paths(database) if database is not None else []
+
     def _label(self) -> str:
         return f"{self.__kind_name__}({self._name!r})"
 
@@ -188,35 +209,40 @@ class SqlTableArchive(Archive):
     def lock(self, key: Hashable, timeout: float | None = None) -> Any:
         """A lock on ``key`` for ``single_flight`` caching, shared by the processes using the table.
 
-        PostgreSQL: a session advisory lock on a 64-bit stable hash of table and key,
-        on a connection of its own (the server frees it if the process dies); a
+        PostgreSQL: a session advisory lock on a 64-bit stable hash of table and key;
+        MariaDB/MySQL: a named lock (``GET_LOCK``) on the same hash; each on a
+        connection of its own, so the server frees it if the process dies. A
         SQLite file: a byte-range lock on ``<file>.lock``; otherwise the default.
         """
         from klepto_core import locking
 
         db = self._db
-        if db.backend != "postgresql":
+        queries = _SERVER_LOCKS.get(db.backend)
+        if queries is None:
             path = None if db.sqlite_path is None else f"{db.sqlite_path}.lock"
             return locking.default_lock(self, key, timeout, path=path)
-        ident = locking.lock_id(self._name, key)
+        take, give = queries
+        number = locking.lock_id(self._name, key)
+        ident: object = number  # MariaDB names locks by strings of up to 64 characters
+        if db.backend != "postgresql":
+            ident = f"klepto_core:{number & 0xFFFFFFFFFFFFFFFF:016x}"
 
-        def advisory() -> locking.PollingLock:
+        def server_lock() -> locking.PollingLock:
             db._check_fork()
             conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
             def attempt() -> bool:
-                query = "SELECT pg_try_advisory_lock(%s)"
-                return bool(conn.exec_driver_sql(query, (ident,)).scalar())
+                return bool(conn.exec_driver_sql(take, (ident,)).scalar())
 
             def release() -> None:
                 try:
-                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (ident,))
+                    conn.exec_driver_sql(give, (ident,))
                 finally:
                     conn.close()
 
             return locking.PollingLock(attempt, release, conn.close)
 
-        return locking.KeyLock(locking.lock_scope(self), key, timeout, advisory)
+        return locking.KeyLock(locking.lock_scope(self), key, timeout, server_lock)
 
     def close(self) -> None:
         """Close pooled connections (an in-memory database would be lost, so it stays open)."""

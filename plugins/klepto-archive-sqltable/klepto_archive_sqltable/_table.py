@@ -6,6 +6,10 @@ key, NULL for plain str keys): a str key that fits is stored as itself, so klept
 reads it; any other key is stored under ``~klepto~<stable digest>`` with its
 pickle beside it. A table created by someone else is never altered: in it,
 numbers are stored as their text (as klepto does) and other keys are refused.
+
+On SQLite, row statements are plain SQL run on raw ``sqlite3`` connections
+(:meth:`Database.raw_rows`, :meth:`Database.raw_write`); on servers they are
+SQLAlchemy statements. Both write the same rows.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class EntryTable:
         self.table: sa.Table | None = None
         self.owned = False
         self._statements: dict[str, Any] = {}
+        self._sql: dict[str, str] = {}  # raw SQLite statements, built with the table
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -133,6 +138,7 @@ class EntryTable:
 
     def _use(self, table: sa.Table | None) -> None:
         self._statements.clear()
+        self._sql = {}
         self.table = table
         if table is None:
             self.owned = False
@@ -144,6 +150,38 @@ class EntryTable:
                 f"{sorted(names)}, not {KEY!r} and {VALUE!r}"
             )
         self.owned = KEYOBJ in names
+        if self.db.raw:
+            self._sql = self._raw_statements(table)
+
+    def _raw_statements(self, table: sa.Table) -> dict[str, str]:
+        """The row statements as SQLite SQL with ``?`` parameters (what SQLAlchemy would send).
+
+        Rows go in as (Kkey, Kval[, Kkeyobj]); ``upsert`` is missing when Kkey is not the
+        primary key (a foreign table): writes then update, or insert when nothing matched.
+        """
+        q = self.db.engine.dialect.identifier_preparer.quote_identifier
+        t, k, v, o = q(self.name), q(KEY), q(VALUE), q(KEYOBJ)
+        keyobj = o if self.owned else "NULL"
+        columns = f"{k}, {v}, {o}" if self.owned else f"{k}, {v}"
+        marks = "?, ?, ?" if self.owned else "?, ?"
+        changed = [v, o] if self.owned else [v]
+        insert = f"INSERT INTO {t} ({columns}) VALUES ({marks})"
+        sql = {
+            "read": f"SELECT {k}, {v} FROM {t} WHERE {k} = ?",
+            "has": f"SELECT {k} FROM {t} WHERE {k} = ?",
+            "keys": f"SELECT {k}, {keyobj} FROM {t}",
+            "items": f"SELECT {k}, {keyobj}, {v} FROM {t}",
+            "count": f"SELECT count(*) FROM {t}",
+            "delete": f"DELETE FROM {t} WHERE {k} = ?",
+            "clear": f"DELETE FROM {t}",
+            # parameters: the new Kval[, Kkeyobj], then the Kkey
+            "update": f"UPDATE {t} SET {', '.join(f'{c} = ?' for c in changed)} WHERE {k} = ?",
+            "insert": insert,
+        }
+        if table.c[KEY].primary_key:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in changed)
+            sql["upsert"] = f"{insert} ON CONFLICT ({k}) DO UPDATE SET {sets}"
+        return sql
 
     def drop(self) -> None:
         """Drop the table (nothing else)."""
@@ -160,16 +198,25 @@ class EntryTable:
 
     # -- keys --------------------------------------------------------------------------------
 
+    def kkey(self, key: Hashable) -> str | None:
+        """The Kkey of ``key`` (what a lookup compares); None when this table cannot hold it."""
+        if type(key) is str and (not self.owned or _plain_str(key)):
+            return key
+        if not self.owned:
+            if isinstance(key, (int, float)) and not isinstance(key, bool):
+                return str(key)  # klepto's coercion of numbers to text
+            if isinstance(key, str):
+                return str(key)
+            return None
+        return DIGEST_PREFIX + stable_digest(key, _DIGEST_SIZE)
+
     def row_key(self, key: Hashable) -> tuple[str, bytes | None] | None:
         """(Kkey, Kkeyobj) for ``key``; None when this table cannot hold it."""
         if type(key) is str and (not self.owned or _plain_str(key)):
             return key, None
         if not self.owned:
-            if isinstance(key, (int, float)) and not isinstance(key, bool):
-                return str(key), None  # klepto's coercion of numbers to text
-            if isinstance(key, str):
-                return str(key), None
-            return None
+            kkey = self.kkey(key)
+            return None if kkey is None else (kkey, None)
         digest = DIGEST_PREFIX + stable_digest(key, _DIGEST_SIZE)
         try:
             pickled = self.key_serializer.dumps(key)
@@ -296,24 +343,28 @@ class EntryTable:
 
     def read(self, key: Hashable) -> Any:
         """The stored payload of ``key``; KeyError when absent."""
-        row_key = self.row_key(key)
-        if row_key is None or not self.exists():
+        kkey = self.kkey(key)
+        if kkey is None or not self.exists():
             raise KeyError(key)
-        kkey = row_key[0]
-        stmt = self._stmt("read")
-        rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
+        if self.db.raw:
+            rows = self.db.raw_rows(self._sql["read"], (kkey,), key, self.label)
+        else:
+            stmt = self._stmt("read")
+            rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
         for stored, value in rows:
             if stored == kkey:  # a case-insensitive collation can match other keys
                 return bytes(value) if isinstance(value, memoryview) else value
         raise KeyError(key)
 
     def has(self, key: Hashable) -> bool:
-        row_key = self.row_key(key)
-        if row_key is None or not self.exists():
+        kkey = self.kkey(key)
+        if kkey is None or not self.exists():
             return False
-        kkey = row_key[0]
-        stmt = self._stmt("has")
-        rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
+        if self.db.raw:
+            rows = self.db.raw_rows(self._sql["has"], (kkey,))
+        else:
+            stmt = self._stmt("has")
+            rows = self.db.read(lambda conn: conn.execute(stmt, {"k": kkey}).all())
         return any(stored == kkey for (stored,) in rows)
 
     def write_many(self, items: list[tuple[Hashable, Any]]) -> None:
@@ -331,6 +382,9 @@ class EntryTable:
             rows[kkey] = row  # the last write of a key wins, as in a dict
         # a fixed order keeps concurrent batches from deadlocking on each other's rows
         params = [rows[k] for k in sorted(rows)]
+        if self.db.raw:
+            self._write_raw(params)
+            return
         upsert = self._stmt("upsert")
         if upsert is not None:
             self.db.write(lambda conn: conn.execute(upsert, params))
@@ -347,19 +401,42 @@ class EntryTable:
 
         self.db.write(update_or_insert)
 
+    def _write_raw(self, params: list[dict[str, Any]]) -> None:
+        """Store these rows on SQLite in one transaction (an upsert when Kkey is the key)."""
+        owned = self.owned
+        rows = [(r[KEY], r[VALUE], r[KEYOBJ]) if owned else (r[KEY], r[VALUE]) for r in params]
+        upsert = self._sql.get("upsert")
+        if upsert is not None:
+            self.db.raw_write(lambda conn: conn.executemany(upsert, rows))
+            return
+        update, insert = self._sql["update"], self._sql["insert"]
+
+        def update_or_insert(conn: Any) -> None:
+            for row in rows:
+                if conn.execute(update, (*row[1:], row[0])).rowcount == 0:
+                    conn.execute(insert, row)
+
+        self.db.raw_write(update_or_insert)
+
     def delete(self, key: Hashable) -> None:
         """Remove ``key``; KeyError when absent."""
-        row_key = self.row_key(key)
-        if row_key is None or not self.exists():
+        kkey = self.kkey(key)
+        if kkey is None or not self.exists():
             raise KeyError(key)
-        stmt = self._stmt("delete")
-        count = self.db.write(lambda conn: conn.execute(stmt, {"k": row_key[0]}).rowcount)
+        if self.db.raw:
+            sql = self._sql["delete"]
+            count = self.db.raw_write(lambda conn: conn.execute(sql, (kkey,)).rowcount)
+        else:
+            stmt = self._stmt("delete")
+            count = self.db.write(lambda conn: conn.execute(stmt, {"k": kkey}).rowcount)
         if not count:
             raise KeyError(key)
 
     def raw_keys(self) -> list[tuple[str, bytes | None]]:
         if not self.exists():
             return []
+        if self.db.raw:
+            return [(k, o) for k, o in self.db.raw_rows(self._sql["keys"])]
         stmt = self._stmt("keys")
         return [(k, o) for k, o in self.db.read(lambda conn: conn.execute(stmt).all())]
 
@@ -369,8 +446,11 @@ class EntryTable:
     def items(self) -> Iterator[tuple[Hashable, Any]]:
         if not self.exists():
             return
-        stmt = self._stmt("items")
-        rows = self.db.read(lambda conn: conn.execute(stmt).all())
+        if self.db.raw:
+            rows = self.db.raw_rows(self._sql["items"])
+        else:
+            stmt = self._stmt("items")
+            rows = self.db.read(lambda conn: conn.execute(stmt).all())
         for kkey, keyobj, value in rows:
             if isinstance(value, memoryview):
                 value = bytes(value)
@@ -379,12 +459,18 @@ class EntryTable:
     def count(self) -> int:
         if not self.exists():
             return 0
+        if self.db.raw:
+            return int(self.db.raw_rows(self._sql["count"])[0][0])
         stmt = self._stmt("count")
         return int(self.db.read(lambda conn: conn.execute(stmt).scalar_one()))
 
     def clear(self) -> None:
         """Delete every row of this table (and touch no other table)."""
         if not self.exists():
+            return
+        if self.db.raw:
+            sql = self._sql["clear"]
+            self.db.raw_write(lambda conn: conn.execute(sql))
             return
         stmt = self._stmt("clear")
         self.db.write(lambda conn: conn.execute(stmt))

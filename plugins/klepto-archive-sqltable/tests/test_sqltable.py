@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ from klepto_core.api import archive as open_by_kind
 from klepto_core.archive_base import Archive
 from klepto_core.archives import _sqlname, cache, sqltable_archive
 from klepto_core.errors import (
+    ArchiveError,
     ArchiveUnavailableError,
     CorruptEntryError,
     FormatError,
@@ -339,6 +342,161 @@ def test_in_memory_database_is_shared_by_threads() -> None:
     for t in threads:
         t.join()
     assert len(archive) == 200
+
+
+# -- SQLite entries on raw sqlite3 connections -------------------------------------------------
+
+
+def _outside(path: Path) -> sqlite3.Connection:
+    """A connection of another program to the archive's file (autocommit, waits on locks)."""
+    return sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
+
+
+def test_threads_share_a_sqlite_file_archive(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 't.db'}", cached=False)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(100):
+                archive[f"{n}-{i}"] = i
+                assert archive[f"{n}-{i}"] == i
+            archive.update({f"{n}-batch-{i}": i for i in range(20)})
+            del archive[f"{n}-0"]
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(archive) == 4 * 119
+    assert archive["3-99"] == 99 and "2-0" not in archive
+
+
+def test_close_releases_the_file_while_other_threads_live(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    done, release = threading.Event(), threading.Event()
+
+    def reader() -> None:  # reads once, then stays alive holding its connection
+        assert archive.get("a") is None
+        done.set()
+        release.wait(30)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert done.wait(30)
+        archive["a"] = 1
+        archive.close()
+        # SQLite removes the WAL when the last connection to the file closes
+        assert not (tmp_path / "c.db-wal").exists()
+        assert archive["a"] == 1  # and the archive reopens after close()
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_a_read_sees_committed_rows_only_and_never_waits_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    other = _outside(path)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute('UPDATE memo SET "Kval" = ? WHERE "Kkey" = ?', (dill.dumps(2), "a"))
+        assert archive["a"] == 1 and len(archive) == 1
+        other.execute("COMMIT")
+        assert archive["a"] == 2
+    finally:
+        other.close()
+
+
+def test_a_write_waits_for_another_writer_and_then_commits(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    other = _outside(path)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute('UPDATE memo SET "Kval" = ? WHERE "Kkey" = ?', (dill.dumps(2), "a"))
+    timer = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    timer.start()
+    try:
+        archive.update({"b": 3, "c": 4})  # waits for the lock instead of failing
+    finally:
+        timer.join()
+        other.close()
+    assert archive.__asdict__() == {"a": 2, "b": 3, "c": 4}
+
+
+def test_a_batch_sqlite_refuses_midway_rolls_back_and_says_why(tmp_path: Path) -> None:
+    archive = sqltable_archive(f"sqlite:///{tmp_path / 'b.db'}", cached=False)
+    archive["kept"] = 0
+    with archive._db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER boom BEFORE INSERT ON memo WHEN NEW.Kkey = 'boom' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"
+        )
+    with pytest.raises(ArchiveError, match="refused by trigger"):
+        archive.update({"a": 1, "boom": 2, "z": 3})
+    assert archive.__asdict__() == {"kept": 0}
+    archive["after"] = 1  # no transaction was left open
+    assert archive.__asdict__() == {"kept": 0, "after": 1}
+
+
+def test_a_malformed_sqlite_file_raises_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    archive.update({f"k{i}": "v" * 200 for i in range(300)})
+    archive.close()
+    data = bytearray(path.read_bytes())
+    for page in range(2 * 4096, len(data), 4096):  # the schema page stays readable
+        data[page : page + 100] = b"\xff" * 100
+    path.write_bytes(bytes(data))
+    damaged = sqltable_archive(f"sqlite:///{path}", cached=False)
+    for action in (lambda: damaged["k5"], lambda: len(damaged), damaged.__asdict__):
+        with pytest.raises(FormatError, match="is damaged: database disk image is malformed"):
+            action()
+
+
+def test_stored_text_that_is_not_utf8_is_a_corrupt_entry(tmp_path: Path) -> None:
+    path = tmp_path / "u.db"
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False, serialized=False)
+    archive.update({"a": "x", "b": "y"})
+    other = _outside(path)
+    other.execute("""UPDATE memo SET "Kval" = CAST(x'80ff' AS TEXT) WHERE "Kkey" = 'a'""")
+    other.close()
+    with pytest.raises(CorruptEntryError) as info:
+        archive["a"]
+    assert info.value.key == "a" and "sqltable_archive" in str(info.value)
+    assert archive["b"] == "y"
+    assert [error.key for error in archive.verify()] == ["a"]
+
+
+# -- local paths (what the command line checks and sizes) ----------------------------------------
+
+
+def test_local_paths_name_the_sqlite_file_and_its_companions(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    expected = [str(path), f"{path}-wal", f"{path}-journal", f"{path}-shm"]
+    backend = sqltable_archive.__backend__
+    assert backend.local_paths(f"sqlite:///{path}?table=t") == expected
+    assert backend.local_paths(f"sqlite:///{path}") == expected
+    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    assert {str(p) for p in tmp_path.iterdir()} <= set(expected) and path.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [None, "memo", "table=memo", "sqlite:///:memory:?table=t", "sqlite://", "bad://x"]
+    + ["postgresql://postgres@127.0.0.1:5432/test?table=t", "mysql+pymysql://root@h/test"],
+)
+def test_local_paths_are_empty_in_memory_and_on_servers(name: str | None) -> None:
+    assert sqltable_archive.__backend__.local_paths(name) == []
 
 
 # -- names, state and repr (klepto §3.2) --------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``lock(key)`` of sql archives: a PostgreSQL advisory lock, a lock file beside a SQLite file."""
+"""``lock(key)`` of sql archives: a server-side lock (PostgreSQL advisory, MariaDB ``GET_LOCK``),
+a lock file beside a SQLite file."""
 
 from __future__ import annotations
 
@@ -39,11 +40,12 @@ def _hold_and_die(url: str) -> None:
     os._exit(0)  # killed while holding: the server ends the session and frees the lock
 
 
-@pytest.fixture
-def pg_table() -> Iterator[str]:
-    from tests.services import postgres_url
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_table(request: pytest.FixtureRequest) -> Iterator[str]:
+    from tests.services import mariadb_url, postgres_url
 
-    url = f"{postgres_url()}?table=kctest_{uuid.uuid4().hex[:10]}"
+    base = postgres_url() if request.param == "postgresql" else mariadb_url()
+    url = f"{base}?table=kctest_{uuid.uuid4().hex[:10]}"
     yield url
     archive = open_archive(url)
     archive.__drop__()
@@ -51,18 +53,18 @@ def pg_table() -> Iterator[str]:
 
 
 @pytest.mark.services
-def test_postgresql_advisory_lock_excludes_other_processes(pg_table: str) -> None:
-    archive = open_archive(pg_table)
+def test_server_lock_excludes_other_processes(server_table: str) -> None:
+    archive = open_archive(server_table)
     with archive.lock("k", timeout=5):
-        assert not _other_process_gets(pg_table, "k")
-        assert _other_process_gets(pg_table, "other key")
-    assert _other_process_gets(pg_table, "k")
+        assert not _other_process_gets(server_table, "k")
+        assert _other_process_gets(server_table, "other key")
+    assert _other_process_gets(server_table, "k")
 
 
 @pytest.mark.services
-def test_postgresql_lock_is_per_table(pg_table: str) -> None:
-    archive = open_archive(pg_table)
-    other = pg_table.rsplit("=", 1)[0] + f"=kctest_{uuid.uuid4().hex[:10]}"
+def test_server_lock_is_per_table(server_table: str) -> None:
+    archive = open_archive(server_table)
+    other = server_table.rsplit("=", 1)[0] + f"=kctest_{uuid.uuid4().hex[:10]}"
     try:
         with archive.lock("k", timeout=5):
             assert _other_process_gets(other, "k")
@@ -71,13 +73,13 @@ def test_postgresql_lock_is_per_table(pg_table: str) -> None:
 
 
 @pytest.mark.services
-def test_postgresql_lock_of_a_killed_holder_is_freed_at_once(pg_table: str) -> None:
+def test_server_lock_of_a_killed_holder_is_freed_at_once(server_table: str) -> None:
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_hold_and_die, args=(pg_table,))
+    proc = ctx.Process(target=_hold_and_die, args=(server_table,))
     proc.start()
     proc.join(60)
     start = time.monotonic()
-    with open_archive(pg_table).lock("k", timeout=10):
+    with open_archive(server_table).lock("k", timeout=10):
         pass
     assert time.monotonic() - start < 5
 
