@@ -1,4 +1,5 @@
-"""Shared archives: per-item cost of Redis, PostgreSQL, SQLite and dir, and 8 workers sharing one.
+"""Shared archives: per-item cost of Redis, PostgreSQL, MariaDB, SQLite and dir, and 8 workers
+sharing one.
 
 Part 1 writes and reads 2,000 small values per backend (``cached=False``): one
 ``archive[k] = v`` per item, one batched ``update()``, one ``archive[k]`` per item.
@@ -34,9 +35,11 @@ def _backends(tmp: str) -> list[tuple[str, str]]:
     postgres = os.environ.get(
         "KLEPTO_CORE_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
+    mariadb = os.environ.get("KLEPTO_CORE_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
     return [
         ("redis", f"{redis}?archive=bench-{token}"),
         ("postgresql", f"{postgres}?table=bench_{token}"),
+        ("mariadb", f"{mariadb}?table=bench_{token}"),
         ("sqlite", f"sqlite:///{tmp}/bench-{token}.db"),
         ("dir", f"dir:{tmp}/bench-{token}"),
     ]

@@ -1,4 +1,4 @@
-"""One cache shared by 8 worker processes through PostgreSQL, Redis, SQLite or a directory.
+"""One cache shared by 8 worker processes through PostgreSQL, MariaDB, Redis, SQLite or a directory.
 
 Each worker decorates the same slow function with ``cached(archive=<URL>)`` and
 maps it over overlapping inputs; a counter file records every real execution.
@@ -18,7 +18,7 @@ import pytest
 from klepto_core.archive_base import Archive
 from klepto_core.archiving import open_archive
 from klepto_core.testing_shared import SharedPool, SharedRun, overlapping, stampede
-from tests.services import postgres_url, redis_url
+from tests.services import mariadb_url, postgres_url, redis_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -36,11 +36,13 @@ def baseline(pool: SharedPool) -> SharedRun:
     return pool.run(None, overlapping(DISTINCT, COPIES, seed=3), work=0.02)
 
 
-@pytest.fixture(params=["postgresql", "redis", "sqlite", "dir"])
+@pytest.fixture(params=["postgresql", "mariadb", "redis", "sqlite", "dir"])
 def archive_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     token = f"kctest_{uuid.uuid4().hex[:10]}"
     if request.param == "postgresql":
         url = f"{postgres_url()}?table={token}"
+    elif request.param == "mariadb":
+        url = f"{mariadb_url()}?table={token}"
     elif request.param == "redis":
         url = f"{redis_url()}?archive={token}"
     elif request.param == "sqlite":
