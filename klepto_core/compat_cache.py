@@ -48,9 +48,11 @@ def resolve_keymap(keymap: object, safe: bool) -> Any:
 class CacheDecorator:
     """A klepto-style decorator: ``lru_cache(maxsize, cache, keymap, ignore, tol, deep, purge)``.
 
-    Beyond klepto: keyword-only ``single_flight=True`` makes concurrent misses of
-    one key (threads, or processes sharing the archive) compute it once while the
-    others wait and load the result, as ``cached(single_flight=True)`` does.
+    Beyond klepto, two keyword-only options mean what they mean to ``cached()``:
+    ``single_flight=True`` makes concurrent misses of one key (threads, or
+    processes sharing the archive) compute it once while the others wait and
+    load the result; ``observers`` picks who hears the cache's events (None:
+    every installed observer plugin).
     """
 
     policy_name: ClassVar[str] = ""
@@ -81,6 +83,7 @@ class CacheDecorator:
         purge: Any = _UNSET,
         *,
         single_flight: bool = False,
+        observers: Any = None,
     ) -> None:
         if getattr(self, "__state__", None) is not None:
             return  # already initialised by __new__'s redirection
@@ -104,7 +107,14 @@ class CacheDecorator:
             "purge": purge,
         }
         self._policy_type = policy_type
-        self._single_flight = bool(single_flight)
+        #: the options beyond klepto's, only those not at their default (kept out of __state__)
+        self._extras: dict[str, Any] = {}
+        if single_flight:
+            self._extras["single_flight"] = True
+        if observers is not None:
+            from klepto_core.observer import resolve_observers
+
+            self._extras["observers"] = resolve_observers(observers)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         from klepto_core.decorator import memoize
@@ -112,14 +122,14 @@ class CacheDecorator:
         state = self.__state__
         policy = self._policy_type(state["maxsize"])
         return memoize(
-            func, policy=policy, safe=self.safe, single_flight=self._single_flight, **state
+            func, policy=policy, safe=self.safe, **self._extras, **state
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
         s = self.__state__
         args = (s["maxsize"], s["cache"], s["keymap"], s["ignore"], s["tol"], s["deep"], s["purge"])
-        if self._single_flight:
-            return (functools.partial(type(self), single_flight=True), args)
+        if self._extras:
+            return (functools.partial(type(self), **self._extras), args)
         return (type(self), args)
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -127,7 +137,7 @@ class CacheDecorator:
 
     def __repr__(self) -> str:
         s = self.__state__
-        extra = ", single_flight=True" if self._single_flight else ""
+        extra = "".join(f", {name}={value!r}" for name, value in self._extras.items())
         return f"{type(self).__name__}(maxsize={s['maxsize']!r}, purge={s['purge']!r}{extra})"
 
 

@@ -158,3 +158,12 @@ def test_events_agree_with_the_cache_counters(calls: list[int], maxsize: int, po
     info, seen = func.info(), recorder.count()
     assert (seen["hit"], seen["miss"], seen["load"]) == (info.hit, info.miss, info.load)
     assert seen["miss"] - seen["evict"] == info.size  # every entry that left memory was reported
+
+
+def test_klepto_style_decorators_take_observers(installed: Recorder) -> None:
+    mine = MissesOnly()
+    func = klepto_core.lfu_cache(maxsize=4, observers=[mine])(square)
+    func(1), func(1), func(2)
+    assert mine.misses == 2
+    assert installed.events == []  # an explicit list replaces the installed observers
+    assert "observers=" in repr(klepto_core.lfu_cache(maxsize=4, observers=[mine]))
