@@ -7,7 +7,10 @@ in the same run, all in a temp directory removed afterwards. Where klepto 0.2.8
 costs tens of milliseconds per write (file: O(n) per write; sql: O(n), one table
 per key; sqltable: a synced commit per write), and for hdfdir (O(1) but ~2 ms
 a write, to stay within a minute), it writes fewer items, noted in the output:
-where the per-write cost grows with n that favours klepto. Last, 10,000 memory
+where the per-write cost grows with n that favours klepto. A dir write is then
+broken down per layout (the default record log; a sub-directory per key, klepto's
+and ``layout="klepto"``) beside the bare syscalls each needs, on this disk and on
+a RAM file system. Last, 10,000 memory
 hits of a function decorated with a cached dir archive are run while Python's
 file-system calls are counted and the kernel's read/write syscalls for this
 process are read from ``/proc/self/io``: both must stay at 0.
@@ -280,7 +283,8 @@ def _bytes_note(kind: str, row: dict[str, Figures]) -> str:
 
 
 def dir_floor_us(folder: str, n: int) -> float:
-    """us per entry of the dir layout's bare syscalls: mkdir, create + write a file, rename it."""
+    """us per entry of the per-key layout's bare syscalls (klepto's, and ours with
+    ``layout="klepto"``): mkdir, create + write a file, rename it."""
     os.makedirs(folder)
     payload = b"\x80\x04K\x01."
     start = time.perf_counter()
@@ -292,6 +296,27 @@ def dir_floor_us(folder: str, n: int) -> float:
             f.write(payload)
         os.replace(temp, os.path.join(entry, "output.pkl"))
     return (time.perf_counter() - start) / n * 1e6
+
+
+def log_floor_us(folder: str, n: int) -> float:
+    """us per entry of the log layout's bare syscalls (dir's default, and file's): flock the
+    log, stat it (has another process appended, or compacted it?), append one record, unlock."""
+    import fcntl
+
+    os.makedirs(folder)
+    path = os.path.join(folder, "memo.log")
+    record = b"KCR1" + b"\x00" * 30
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        start = time.perf_counter()
+        for _ in range(n):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.stat(path)
+            os.write(fd, record)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return (time.perf_counter() - start) / n * 1e6
+    finally:
+        os.close(fd)
 
 
 def _fs_type(path: str) -> str:
@@ -310,39 +335,54 @@ def _fs_type(path: str) -> str:
     return kind
 
 
-def dir_layout(tmp: str, results: dict[str, dict[str, Figures]]) -> None:
-    """Where a dir write's time goes: the bare syscalls, on this disk and on a RAM file system."""
+def dir_layout(tmp: str) -> None:
+    """Where a dir write's time goes, per layout: bare syscalls and archives, on this disk
+    and on a RAM file system."""
     import klepto_core.archives
 
-    rows = [(tmp, dir_floor_us(f"{tmp}/floor", 500), results["dir"])]
+    try:
+        import klepto.archives as old
+    except ImportError:
+        old = None
+    places = [tempfile.mkdtemp(prefix="layout-", dir=tmp)]
     ram = "/dev/shm"
     if os.path.isdir(ram) and os.access(ram, os.W_OK):
-        place = tempfile.mkdtemp(prefix="klepto-bench-archives-", dir=ram)
-        try:
-            stores = {CORE: (klepto_core.archives.dir_archive(f"{place}/core", cached=False), ITEMS)}
-            try:
-                import klepto.archives
-
-                stores[KLEPTO] = (klepto.archives.dir_archive(f"{place}/old", cached=False), ITEMS)
-            except ImportError:
-                pass
+        places.append(tempfile.mkdtemp(prefix="klepto-bench-archives-", dir=ram))
+    per_key = f"{CORE} klepto"
+    rows = []
+    try:
+        for place in places:
+            dir_archive = klepto_core.archives.dir_archive
+            stores = {
+                CORE: (dir_archive(f"{place}/core", cached=False), ITEMS),
+                per_key: (dir_archive(f"{place}/perkey", cached=False, layout="klepto"), ITEMS),
+            }
+            if old is not None:
+                stores[KLEPTO] = (old.dir_archive(f"{place}/old", cached=False), ITEMS)
             timed = per_item(stores)
-            floor = dir_floor_us(f"{place}/floor", ITEMS)
-            rows.append((place, floor, {name: Figures(ITEMS, timed[name][0]) for name in stores}))
-        finally:
+            for store, _n in stores.values():
+                _close(store)
+            floors = (log_floor_us(f"{place}/logfloor", ITEMS), dir_floor_us(f"{place}/floor", ITEMS))
+            rows.append((place, floors, {name: timed[name][0] for name in stores}))
+    finally:
+        for place in places[1:]:
             shutil.rmtree(place, ignore_errors=True)
     print(
-        "\nWhere a dir write's time goes (us per item; bare syscalls: mkdir + write a file + rename;"
-        "\n on the temp dir's disk, the archives' figures are the write table's)"
+        "\nWhere a dir write's time goes (us per item). Layouts: the log (the default: flock +"
+        "\n stat + one append + unlock) and a sub-directory per key (klepto's, and layout="
+        "\n'klepto': mkdir + write a file + rename); bare = those syscalls alone"
     )
-    print(f"  {'temp dir on':16} {'bare syscalls':>14} {CORE:>12} {KLEPTO:>13} {'/ core':>8}")
-    for place, floor, row in rows:
-        core = row[CORE].write_us
-        old = row[KLEPTO].write_us if KLEPTO in row else None
+    print(
+        f"  {'temp dir on':26} {'log bare':>9} {CORE:>12} {'per-key bare':>13}"
+        f" {'layout=klepto':>14} {KLEPTO:>13} {'/ core':>7}"
+    )
+    for place, (log_floor, entry_floor), row in rows:
+        core, old_us = row[CORE], row.get(KLEPTO)
         label = f"{os.path.dirname(place)} ({_fs_type(place)})"
         print(
-            f"  {label:16} {_fmt(floor, 'us'):>14} {_fmt(core, 'us'):>12} {_fmt(old, 'us'):>13}"
-            f" {_ratio(old, core):>8}"
+            f"  {label:26} {_fmt(log_floor, 'us'):>9} {_fmt(core, 'us'):>12}"
+            f" {_fmt(entry_floor, 'us'):>13} {_fmt(row[per_key], 'us'):>14}"
+            f" {_fmt(old_us, 'us'):>13} {_ratio(old_us, core):>7}"
         )
 
 
@@ -513,7 +553,7 @@ def main() -> None:
             "On disk after the per-item writes (bytes allocated per item, as du counts)",
             results, "disk_per_item", "B/item", _bytes_note,
         )
-        dir_layout(tmp, results)
+        dir_layout(tmp)
         io_section(os.path.join(tmp, "io"))
         print(f"\n(bench_archives took {time.perf_counter() - started:.1f} s)")
     finally:

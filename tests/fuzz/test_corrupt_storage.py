@@ -28,7 +28,7 @@ CONTENTS: dict[str, Any] = {
     "delta": 12345678901234,
 }
 #: formats whose entries carry a checksum: damage can never read back as another value
-CHECKSUMMED = {"file"}
+CHECKSUMMED = {"file", "dir"}
 
 LOCAL_KINDS = [t for t in all_targets() if t.service is None and t.persistent]
 
@@ -144,15 +144,23 @@ def test_damaged_storage_reads_or_raises_klepto_errors(
 # -- damage to one entry ----------------------------------------------------------------------
 
 
+def _record(log: Any, key: str) -> list[tuple[Path, int, int | None]]:
+    """The byte range of ``key``'s record in a klepto_core.recordlog log."""
+    log.refresh()
+    entry = log.index[key]
+    return [(Path(log.path), entry.offset, entry.offset + entry.length)]
+
+
 def _dir_entry(store: Any, key: str) -> list[tuple[Path, int, int | None]]:
+    log = getattr(store, "_log", None)
+    if log is not None and log.contains(key):  # the dir archive's default layout
+        return _record(log, key)
     directory, _payload = store._find(key)
     return [(p, 0, None) for p in sorted(Path(directory).iterdir()) if p.is_file()]
 
 
 def _file_entry(store: Any, key: str) -> list[tuple[Path, int, int | None]]:
-    store._refresh()
-    entry = store._index[key]
-    return [(Path(store._path), entry.offset, entry.offset + entry.length)]
+    return _record(store._log, key)
 
 
 #: kind -> the byte ranges holding one entry: (file, start, end); kinds not listed are skipped

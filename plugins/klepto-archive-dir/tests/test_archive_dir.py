@@ -1,4 +1,4 @@
-"""dir_archive: the conformance suite, atomic entries, injective names, klepto's layout."""
+"""dir_archive: the conformance suite for both layouts, the log's safety, klepto's layout."""
 
 from __future__ import annotations
 
@@ -7,20 +7,38 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import pytest
-from klepto_archive_dir import DirArchive
+from klepto_archive_dir import LOG_NAME, DirArchive
 
+from klepto_core import recordlog
 from klepto_core.archive_base import Archive
 from klepto_core.archives import dir_archive
+from klepto_core.errors import CorruptEntryError, FormatError, InvalidArgumentError
 from klepto_core.testing_archive import ArchiveConformance
 
 
-def garble_value(archive: Archive, key: Hashable) -> None:
-    """Overwrite the value file of ``key`` with bytes no serializer reads."""
+def flip_record_byte(archive: DirArchive, key: Hashable) -> None:
+    """Flip one byte inside the value of ``key``'s log record (its checksum then fails)."""
+    log = archive._log
+    assert log is not None and log.contains(key)
+    entry = log.index[key]
+    assert isinstance(entry, recordlog.Entry)
+    with open(log.path, "r+b") as handle:
+        handle.seek(entry.value_offset + entry.value_length // 2)
+        byte = handle.read(1)
+        handle.seek(-1, os.SEEK_CUR)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def garble_value(archive: Archive, key: Hashable, junk: bytes = b"\x80\x04not a pickle") -> None:
+    """Damage the stored value of ``key``: its log record, else its entry's value file."""
     assert isinstance(archive, DirArchive)
+    if archive._log is not None and archive._log.contains(key):
+        flip_record_byte(archive, key)
+        return
     found = archive._find(key)
     assert found is not None
     path, payload = found
-    Path(path, payload.filename).write_bytes(b"\x80\x04garbage that is not a pickle")
+    Path(path, payload.filename).write_bytes(junk)
 
 
 class _DirConformance(ArchiveConformance):
@@ -46,16 +64,34 @@ class TestDirArchiveJson(_DirConformance):
     def make_archive(self, tmp_path: Path) -> Archive:
         return dir_archive(str(tmp_path / "memo"), cached=False, protocol="json")  # type: ignore[no-any-return]
 
-    def corrupt(self, archive: Archive, key: Hashable) -> None:
-        found = archive._find(key)  # type: ignore[attr-defined]
-        Path(found[0], found[1].filename).write_text("{not json")
-
 
 class TestDirArchiveCompressed(_DirConformance):
     concurrent_keys = 200
 
     def make_archive(self, tmp_path: Path) -> Archive:
         return dir_archive(str(tmp_path / "memo"), cached=False, compression=3)  # type: ignore[no-any-return]
+
+
+class TestDirArchiveKleptoLayout(_DirConformance):
+    """layout='klepto': a sub-directory per key, as klepto wrote them."""
+
+    concurrent_keys = 200
+
+    def make_archive(self, tmp_path: Path) -> Archive:
+        return dir_archive(str(tmp_path / "memo"), cached=False, layout="klepto")  # type: ignore[no-any-return]
+
+
+class TestDirArchiveKleptoLayoutJson(_DirConformance):
+    any_keys = False
+    concurrent_keys = 100
+
+    def make_archive(self, tmp_path: Path) -> Archive:
+        return dir_archive(  # type: ignore[no-any-return]
+            str(tmp_path / "memo"), cached=False, protocol="json", layout="klepto"
+        )
+
+    def corrupt(self, archive: Archive, key: Hashable) -> None:
+        garble_value(archive, key, b"{not json")
 
 
 class TestDirArchiveSource(_DirConformance):
@@ -67,8 +103,7 @@ class TestDirArchiveSource(_DirConformance):
         return dir_archive(str(tmp_path / "memo"), cached=False, serialized=False)  # type: ignore[no-any-return]
 
     def corrupt(self, archive: Archive, key: Hashable) -> None:
-        found = archive._find(key)  # type: ignore[attr-defined]
-        Path(found[0], found[1].filename).write_text("memo = (")
+        garble_value(archive, key, b"memo = (")
 
 
 def klepto(code: str, cwd: Path) -> str:
@@ -84,27 +119,68 @@ def klepto(code: str, cwd: Path) -> str:
     return done.stdout
 
 
-# -- names ------------------------------------------------------------------------------------
+def entry_dirs(root: Path) -> list[str]:
+    return sorted(n for n in os.listdir(root) if n.startswith("K_"))
 
 
-def test_names_are_injective(tmp_path: Path) -> None:
+# -- layouts and names --------------------------------------------------------------------------
+
+
+def test_the_default_layout_is_one_log_file(tmp_path: Path) -> None:
     d = dir_archive(str(tmp_path / "d"), cached=False)
+    d.update({f"k{i}": i for i in range(50)})
+    d[(1, "a")] = "tuple"
+    assert entry_dirs(tmp_path / "d") == []
+    log = tmp_path / "d" / LOG_NAME
+    size = log.stat().st_size
+    d["one more"] = 1  # one record appended, not a file per key
+    assert 0 < log.stat().st_size - size < 100
+    assert dir_archive(str(tmp_path / "d"), cached=False)[(1, "a")] == "tuple"
+    assert d.format == "log" and d.state["layout"] == "log"
+
+
+def test_names_are_injective_in_klepto_layout(tmp_path: Path) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False, layout="klepto")
     d[7], d["7"], d["a-b"], d["a_b"], d["x/y"], d["x"] = 1, 2, 3, 4, 5, 6
     assert d.__asdict__() == {7: 1, "7": 2, "a-b": 3, "a_b": 4, "x/y": 5, "x": 6}
-    names = sorted(n for n in os.listdir(tmp_path / "d") if n.startswith("K_"))
+    names = entry_dirs(tmp_path / "d")
     assert "K_7" in names and "K_a_b" in names and "K_x" in names
     assert all(os.sep not in n for n in names) and len(names) == 6
+    assert d.format == "klepto"
 
 
-def test_a_crashed_write_never_shows_as_a_key(tmp_path: Path) -> None:
-    d = dir_archive(str(tmp_path / "d"), cached=False)
+def test_layout_is_checked_and_kept(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match="'log', 'klepto'"):
+        dir_archive(str(tmp_path / "a"), cached=False, layout="tree")
+    with pytest.raises(InvalidArgumentError, match="serialized=False"):
+        dir_archive(str(tmp_path / "b"), cached=False, serialized=False, layout="log")
+    with pytest.raises(InvalidArgumentError, match="memmode"):
+        dir_archive(str(tmp_path / "c"), cached=False, memmode="r", layout="log")
+    # serialized=False and memmode need per-key files: their default layout is klepto's
+    assert dir_archive(str(tmp_path / "s"), cached=False, serialized=False).state["layout"] == "klepto"
+    assert dir_archive(str(tmp_path / "m"), cached=False, memmode="r").state["layout"] == "klepto"
+    import pickle
+
+    kept = pickle.loads(pickle.dumps(dir_archive(str(tmp_path / "k"), cached=False, layout="klepto")))
+    kept["x"] = 1
+    assert kept.state["layout"] == "klepto" and "K_x" in entry_dirs(tmp_path / "k")
+
+
+@pytest.mark.parametrize("layout", ["log", "klepto"])
+def test_a_crashed_write_never_shows_as_a_key(tmp_path: Path, layout: str) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False, layout=layout)
     d["a"] = 1
     root = tmp_path / "d"
     (root / "K_.I_0123").mkdir()  # klepto's temp dir
     (root / "K_.I_0123" / "output.pkl").write_bytes(b"junk")
     (root / "K_half").mkdir()  # created, value never written
-    (root / "K_a" / ".tmp-1-2-3").write_bytes(b"partial")  # a temp value file
-    assert list(d) == ["a"] and d["a"] == 1 and len(d) == 1
+    (root / "K_b").mkdir()
+    (root / "K_b" / ".tmp-1-2-3").write_bytes(b"partial")  # a temp value file
+    (root / f".{LOG_NAME}.tmp-1-2").write_bytes(b"a log rewrite that never finished")
+    for handle in (d, dir_archive(str(root), cached=False, layout=layout)):
+        assert list(handle) == ["a"] and handle["a"] == 1 and len(handle) == 1
+    d.clear()
+    assert not (root / f".{LOG_NAME}.tmp-1-2").exists() and entry_dirs(root) == []
 
 
 def test_klepto_state_and_name(tmp_path: Path, monkeypatch) -> None:
@@ -114,6 +190,7 @@ def test_klepto_state_and_name(tmp_path: Path, monkeypatch) -> None:
     assert d.state == {
         "fast": False, "serialized": True, "compression": 0, "permissions": None,
         "memmode": None, "memsize": 100, "protocol": None, "id": str(tmp_path / "memo"),
+        "layout": "log",
     }
     assert dir_archive("c", cached=False, compression=1).state["fast"] is True
     assert dir_archive("s", cached=False, serialized=False, compression=5).state["compression"] == 0
@@ -121,13 +198,14 @@ def test_klepto_state_and_name(tmp_path: Path, monkeypatch) -> None:
     assert isinstance(d, dir_archive) and isinstance(dir_archive("memo"), dir_archive)
 
 
-def test_clear_keeps_foreign_directories_and_files(tmp_path: Path) -> None:
-    d = dir_archive(str(tmp_path / "d"), cached=False)
+@pytest.mark.parametrize("layout", ["log", "klepto"])
+def test_clear_keeps_foreign_directories_and_files(tmp_path: Path, layout: str) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False, layout=layout)
     d.update(a=1, b=2)
     (tmp_path / "d" / "clr2" / "other").mkdir(parents=True)
     (tmp_path / "d" / "clr2" / "other" / "f").write_text("keep")
     d.clear()
-    assert len(d) == 0
+    assert len(d) == 0 and len(dir_archive(str(tmp_path / "d"), cached=False)) == 0
     assert (tmp_path / "d" / "clr2" / "other" / "f").read_text() == "keep"
 
 
@@ -141,15 +219,18 @@ def test_drop_and_copy(tmp_path: Path) -> None:
     assert clone["a"] == 1
 
 
-def test_durable_and_klepto_helpers(tmp_path: Path) -> None:
-    d = dir_archive(str(tmp_path / "d"), cached=False, durable=True)
+@pytest.mark.parametrize("layout", ["log", "klepto"])
+def test_durable_and_klepto_helpers(tmp_path: Path, layout: str) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False, durable=True, layout=layout)
     key = "1234TESTME"
     path = d._mkdir(key)
     assert d._getdir(key) == path and os.path.isdir(path)
+    assert key not in d  # an empty entry directory holds no value
     d[key] = [1, 2]
     assert d[key] == [1, 2]
     d._rmdir(key)
-    assert key not in d
+    assert key not in d and not os.path.exists(path)
+    assert dir_archive(str(tmp_path / "d"), cached=False).__asdict__() == {}
 
 
 @pytest.mark.parametrize(
@@ -177,6 +258,106 @@ def test_numpy_arrays_round_trip_under_every_mode(tmp_path: Path, options: dict)
         assert isinstance(d["b"], np.memmap)
 
 
+# -- the log: damage, crashes, serializers ------------------------------------------------------
+
+
+def test_a_damaged_record_names_the_archive_and_key_in_every_process(tmp_path: Path) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    d.update({"before": 1, "bad": "x" * 50, "after": [2]})
+    flip_record_byte(d, "bad")
+    for handle in (d, dir_archive(str(tmp_path / "d"), cached=False)):  # read-time, scan-time
+        with pytest.raises(CorruptEntryError) as info:
+            handle["bad"]
+        assert info.value.key == "bad" and str(tmp_path / "d") in info.value.archive
+        assert handle["before"] == 1 and handle["after"] == [2] and "bad" in handle
+        assert [e.key for e in handle.verify()] == ["bad"]
+    d["bad"] = "fixed"
+    assert dir_archive(str(tmp_path / "d"), cached=False).verify() == []
+
+
+def test_a_damaged_last_record_is_corrupt_not_silently_gone(tmp_path: Path) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    d.update({"a": 1, "last": "y" * 40})
+    flip_record_byte(d, "last")
+    fresh = dir_archive(str(tmp_path / "d"), cached=False)
+    assert sorted(fresh) == ["a", "last"]
+    with pytest.raises(CorruptEntryError):
+        fresh["last"]
+
+
+def test_a_torn_tail_is_ignored_and_then_dropped(tmp_path: Path) -> None:
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    d.update({"a": 1, "b": 2})
+    log = tmp_path / "d" / LOG_NAME
+    good = log.read_bytes()
+    rec = recordlog.record(recordlog.SET, d._log_key_bytes("c"), d._encode("c", 3))
+    log.write_bytes(good + rec[: len(rec) // 2])  # a writer killed mid-append
+    fresh = dir_archive(str(tmp_path / "d"), cached=False)
+    assert fresh.__asdict__() == {"a": 1, "b": 2} and fresh.verify() == []
+    fresh["d"] = 4  # the next writer drops the torn bytes
+    assert dir_archive(str(tmp_path / "d"), cached=False).__asdict__() == {"a": 1, "b": 2, "d": 4}
+    assert d.__asdict__() == {"a": 1, "b": 2, "d": 4}  # an old handle follows the rewrite
+
+
+def test_the_log_keeps_its_serializer(tmp_path: Path) -> None:
+    dir_archive(str(tmp_path / "d"), cached=False, protocol="json")["a"] = [1, 2]
+    plain = dir_archive(str(tmp_path / "d"), cached=False)  # adopts the log's serializer
+    assert plain["a"] == [1, 2] and plain.serializer.name == "json"
+    plain["b"] = {"c": None}
+    with pytest.raises(FormatError, match="'json' serializer"):
+        dir_archive(str(tmp_path / "d"), cached=False, serializer="pickle")
+
+
+def test_a_value_encoded_for_another_serializer_is_never_appended(tmp_path: Path) -> None:
+    late = dir_archive(str(tmp_path / "d"), cached=False)  # opened before any log exists
+    dir_archive(str(tmp_path / "d"), cached=False, protocol="json")["a"] = 1
+    with pytest.raises(FormatError, match="'json' serializer"):
+        late["b"] = (2, 3)  # pickled with dill, then the log turned out to be JSON
+    assert "b" not in late and late.serializer.name == "json"
+    late["b"] = [2, 3]  # encoded with the log's serializer now
+    assert dir_archive(str(tmp_path / "d"), cached=False).__asdict__() == {"a": 1, "b": [2, 3]}
+
+
+def test_compaction_keeps_the_live_entries(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(recordlog, "COMPACT_MIN_BYTES", 4096)
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    other = dir_archive(str(tmp_path / "d"), cached=False)
+    for i in range(300):
+        d["k"] = i
+        d[f"keep{i % 5}"] = i
+    assert (tmp_path / "d" / LOG_NAME).stat().st_size < 4096
+    expected = {"k": 299, **{f"keep{j}": 295 + j for j in range(5)}}
+    assert d.__asdict__() == expected and other.__asdict__() == expected
+
+
+# -- per-key entries beside the log ------------------------------------------------------------
+
+
+def test_old_klepto_core_entries_are_read_and_replaced(tmp_path: Path) -> None:
+    old = dir_archive(str(tmp_path / "d"), cached=False, layout="klepto")  # the former layout
+    old.update({"a": 1, (1, 2): "tuple", "b": 2})
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    assert d.__asdict__() == {"a": 1, (1, 2): "tuple", "b": 2} and d.format == "log+klepto"
+    d["a"] = 10  # goes to the log; the entry it replaces is removed
+    del d[(1, 2)]
+    assert entry_dirs(tmp_path / "d") == ["K_b"]
+    again = dir_archive(str(tmp_path / "d"), cached=False)
+    assert again.__asdict__() == {"a": 10, "b": 2} and len(again) == 2
+    del again["a"]
+    assert "a" not in dir_archive(str(tmp_path / "d"), cached=False)
+
+
+def test_entries_written_later_by_another_layout_are_seen(tmp_path: Path) -> None:
+    logged = dir_archive(str(tmp_path / "d"), cached=False)  # opened on an empty directory
+    logged["x"] = 1
+    per_key = dir_archive(str(tmp_path / "d"), cached=False, layout="klepto")
+    per_key["y"] = 2
+    per_key["x"] = 3  # its entry now holds x: the log's record is deleted
+    assert logged["y"] == 2 and logged["x"] == 3 and sorted(logged) == ["x", "y"]
+    logged["y"] = 4
+    assert per_key["y"] == 4 and len(per_key) == 2 and entry_dirs(tmp_path / "d") == ["K_x"]
+
+
 # -- klepto's layout, written by klepto itself --------------------------------------------
 
 _KLEPTO_KEYS = """
@@ -189,13 +370,14 @@ for key, value in [('abc', 1), (7, 'seven'), ((1, 'a'), [1]), ('a-b', 'dash'),
 """
 
 
-def test_reads_klepto_dir_layout_with_every_key_kind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["log", "klepto"])
+def test_reads_klepto_dir_layout_with_every_key_kind(tmp_path: Path, layout: str) -> None:
     import dill
 
     klepto(_KLEPTO_KEYS.format(opts=""), tmp_path)
     names = set(os.listdir(tmp_path / "kd"))
     assert {"K_abc", "K_7", "K_(1, 'a')", "K_a_b"} <= names
-    d = dir_archive(str(tmp_path / "kd"), cached=False)
+    d = dir_archive(str(tmp_path / "kd"), cached=False, layout=layout)
     expected = {
         "abc": 1, 7: "seven", (1, "a"): [1], "a-b": "dash",
         dill.dumps((1, 2)): "pickled", "spaced out": None,
@@ -204,7 +386,7 @@ def test_reads_klepto_dir_layout_with_every_key_kind(tmp_path: Path) -> None:
     for key, value in expected.items():
         assert key in d and d[key] == value
     assert "7" not in d and "a_b" not in d  # klepto aliased these; we do not
-    # writing a klepto key moves it to our layout without duplicating it
+    # writing a klepto key replaces its entry without duplicating it
     d["a-b"] = "new"
     d[7] = "SEVEN"
     d["7"] = "str seven"
@@ -212,6 +394,24 @@ def test_reads_klepto_dir_layout_with_every_key_kind(tmp_path: Path) -> None:
     assert len(d) == 7
     del d[(1, "a")]
     assert (1, "a") not in d and len(d) == 6
+    final = {**expected, "a-b": "new", 7: "SEVEN", "7": "str seven"}
+    del final[(1, "a")]
+    assert dir_archive(str(tmp_path / "kd"), cached=False).__asdict__() == final
+
+
+def test_klepto_still_reads_its_entries_after_we_wrote_to_its_directory(tmp_path: Path) -> None:
+    klepto(_KLEPTO_KEYS.format(opts=""), tmp_path)
+    d = dir_archive(str(tmp_path / "kd"), cached=False)  # the default layout: new keys to the log
+    d["new"] = "in the log"
+    out = klepto(
+        """
+        from klepto.archives import dir_archive
+        d = dir_archive('kd', cached=False)
+        print(d['abc'], d['spaced out'], 'new' in d)
+        """,
+        tmp_path,
+    )
+    assert out.split() == ["1", "None", "False"]
 
 
 def test_reads_klepto_json_dirs(tmp_path: Path) -> None:
@@ -250,9 +450,9 @@ def test_reads_klepto_fast_compressed_memmapped_and_source_entries(tmp_path: Pat
         assert isinstance(d["arr"], np.memmap)
 
 
-def test_klepto_reads_the_plain_str_entries_written_here(tmp_path: Path) -> None:
+def test_klepto_reads_the_plain_str_entries_written_in_klepto_layout(tmp_path: Path) -> None:
     # other keys live under digest names, which klepto cannot look up (it aliased them)
-    d = dir_archive(str(tmp_path / "ours"), cached=False)
+    d = dir_archive(str(tmp_path / "ours"), cached=False, layout="klepto")
     d.update({"abc": 1, "under_score": [1], "with space": (2, "x")})
     out = klepto(
         """
@@ -266,12 +466,51 @@ def test_klepto_reads_the_plain_str_entries_written_here(tmp_path: Path) -> None
         assert repr(pair) in out
 
 
-# -- crashes ----------------------------------------------------------------------------------
+# -- many processes, crashes --------------------------------------------------------------------
+
+_MIXED_WRITER = """
+import sys
+from klepto_core.archives import dir_archive
+d = dir_archive(sys.argv[1], cached=False, layout=sys.argv[2])
+w = int(sys.argv[3])
+for i in range(150):
+    d[f"w{w}-{i}"] = (w, i)
+    d[("shared", i % 10)] = (w, i)
+    if i % 7 == 0:
+        d.update({f"w{w}-batch{i}": i, f"w{w}-batch{i}b": -i})
+        del d[f"w{w}-batch{i}b"]
+"""
+
+
+def test_writers_of_both_layouts_at_once_lose_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "d"
+    dir_archive(str(root), cached=False)  # created by klepto_core, no entries yet
+    layouts = ["log", "log", "klepto"]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _MIXED_WRITER, str(root), layout, str(w)])
+        for w, layout in enumerate(layouts)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=240) == 0
+    expected = {
+        **{f"w{w}-{i}": (w, i) for w in range(3) for i in range(150)},
+        **{f"w{w}-batch{i}": i for w in range(3) for i in range(0, 150, 7)},
+    }
+    for layout in layouts[1:]:
+        contents = dir_archive(str(root), cached=False, layout=layout).__asdict__()
+        shared = {k: v for k, v in contents.items() if isinstance(k, tuple)}
+        assert {k: v for k, v in contents.items() if not isinstance(k, tuple)} == expected
+        assert sorted(shared) == [("shared", j) for j in range(10)]
+        assert all(w in range(3) and i % 10 == j for (_s, j), (w, i) in shared.items())
+
 
 _KILL_WRITER = """
 import sys
 from klepto_core.archives import dir_archive
-d = dir_archive(sys.argv[1], cached=False)
+d = dir_archive(sys.argv[1], cached=False, layout=sys.argv[2])
 i = 0
 print("ready", flush=True)
 while True:
@@ -284,25 +523,28 @@ while True:
 """
 
 
-def test_sigkill_mid_write_leaves_old_or_new_values(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["log", "klepto"])
+def test_sigkill_mid_write_leaves_old_or_new_values(tmp_path: Path, layout: str) -> None:
     import signal
     import subprocess
     import sys
     import time
 
     root = tmp_path / "d"
-    d = dir_archive(str(root), cached=False)
+    d = dir_archive(str(root), cached=False, layout=layout)
     d.update({("key", j): ("v" * 20000, 0) for j in range(10)})
     d.update({f"s{j}": ("w" * 20000, 0) for j in range(10)})
     for delay in (0.1, 0.25, 0.4):
         proc = subprocess.Popen(
-            [sys.executable, "-c", _KILL_WRITER, str(root)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _KILL_WRITER, str(root), layout],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        fresh = dir_archive(str(root), cached=False)
+        fresh = dir_archive(str(root), cached=False, layout=layout)
         contents = fresh.__asdict__()
         assert {k for k in contents if k != "gone"} == {("key", j) for j in range(10)} | {
             f"s{j}" for j in range(10)
@@ -312,3 +554,6 @@ def test_sigkill_mid_write_leaves_old_or_new_values(tmp_path: Path) -> None:
                 assert value[0] in ("v" * 20000, "w" * 20000) and isinstance(value[1], int)
         assert max(v[1] for k, v in contents.items() if k != "gone") > 0
         assert fresh.verify() == []
+        fresh["after"] = 1  # still writable after the crash
+        assert dir_archive(str(root), cached=False, layout=layout)["after"] == 1
+        del fresh["after"]

@@ -1,12 +1,12 @@
 """A single-file archive (klepto's ``file_archive``) that appends instead of rewriting.
 
-New files are an append-only log of checksummed records (see ``_log``): a set
-or delete costs one locked ``write`` of one record, a read one ``pread``
-through an in-memory index rebuilt on open and caught up from the file's
-tail whenever another process has appended. When more than half the file is
-superseded records it is compacted into a temp file and swapped in with
-``os.replace``. A process killed mid-append leaves a torn last record, which
-readers ignore and the next writer compacts away.
+New files are an append-only log of checksummed records
+(:mod:`klepto_core.recordlog`): a set or delete costs one locked ``write`` of
+one record, a read one ``pread`` through an in-memory index rebuilt on open
+and caught up from the file's tail whenever another process has appended.
+When more than half the file is superseded records it is compacted into a
+temp file and swapped in with ``os.replace``. A process killed mid-append
+leaves a torn last record, which readers ignore and the next writer drops.
 
 klepto's own formats are still read (``format`` says which): a dill pickle of a
 dict, JSON, or ``memo = {...}`` Python source. The first write to a pickle or
@@ -17,39 +17,23 @@ rewritten whole on each change, since their point is being readable.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import random
 import shutil
-import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from klepto_archive_file import _legacy, _log
+from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
+from klepto_core import recordlog
 from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
 from klepto_core.hookspecs import hookimpl
+from klepto_core.recordlog import RecordLog
 from klepto_core.serializer import Serializer, get_serializer
 from klepto_core.types import PluginSpec
 
-#: compact when the file is bigger than this and more than half of it is dead records
-COMPACT_MIN_BYTES = 1 << 20
-
 _PY_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd")
-_counter = 0
-_counter_lock = threading.Lock()
-
-
-def _temp_name(path: str) -> str:
-    """A unique temp path beside ``path`` (pid + counter: the global RNG is not touched)."""
-    global _counter
-    with _counter_lock:
-        _counter += 1
-        n = _counter
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.tmp-{os.getpid()}-{n}")
 
 
 def _klepto_save_tick() -> None:
@@ -80,6 +64,7 @@ class FileArchive(Archive):
 
     __kind_name__: ClassVar[str] = "file_archive"
     persistent: ClassVar[bool] = True
+    path_named: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -118,72 +103,39 @@ class FileArchive(Archive):
         self._serialized = serialized
         self._durable = durable
         self._literal = literal
-        self._fd: int | None = None
-        self._pid = os.getpid()
-        self._reset()
+        self._legacy_fmt: str | None = None  # klepto's format of the file, when not a log
+        self._memo: dict[Hashable, Any] = {}  # its contents, read whole
+        self._log = RecordLog(
+            self._path,
+            self._decode_key,
+            label=self._label(),
+            meta=self._log_meta,
+            on_header=lambda meta: self._adopt_serializer(meta.get("serializer")),
+            on_other=self._read_legacy,
+            initial=self._initial_bytes,
+            lock=self._lock,
+            durable=durable,
+        )
         self._ensure_exists()
 
     # -- file state ---------------------------------------------------------------------
 
-    def _reset(self) -> None:
-        self._fmt: str | None = None
-        self._stamp: tuple[int, int, int, int] | None = None  # dev, inode, size, mtime
-        self._index: dict[Hashable, _log.Entry | _log.Damaged] = {}
-        self._live = 0
-        self._header_size = 0
-        self._scanned = 0
-        self._torn = False
-        self._unreadable: list[str] = []
-        self._memo: dict[Hashable, Any] = {}
-
-    def _close_file(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    @property
+    def _fmt(self) -> str | None:
+        kind = self._log.kind
+        return LOG if kind == recordlog.LOG else self._legacy_fmt if kind else None
 
     def close(self) -> None:
         """Close the file handle (it is reopened on the next operation)."""
-        with self._lock:
-            self._close_file()
-            self._reset()
+        self._log.close()
 
-    def _reload(self) -> None:
-        """Re-read the file from scratch (first use, replaced by compaction or by klepto)."""
-        self._close_file()
-        self._reset()
-        self._pid = os.getpid()
-        try:
-            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-        except PermissionError:
-            fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return
-        self._fd = fd
-        st = os.fstat(fd)
-        data = os.pread(fd, st.st_size, 0)
-        self._stamp = (st.st_dev, st.st_ino, len(data), st.st_mtime_ns)
+    def _read_legacy(self, data: bytes) -> None:
+        """Read a klepto-format file whole (the log calls this for a file that is not a log)."""
         fmt = _legacy.detect(data)
-        self._fmt = fmt
-        if fmt is None:
-            self._scanned = len(data)
-            self._torn = bool(data)
-        elif fmt == LOG:
-            self._open_log(data)
-        else:
-            self._memo = _legacy.read_whole(self._path, data, fmt)
-            self._adopt_serializer(_legacy_serializer(fmt))
-            self._scanned = len(data)
-
-    def _open_log(self, data: bytes) -> None:
-        found = _log.read_header(data)
-        if found is None:
-            raise FormatError(f"file_archive {self._path!r}: the log header is damaged")
-        meta, size = found
-        self._header_size = size
-        self._adopt_serializer(meta.get("serializer"))
-        self._scanned = size
-        self._consume(data[size:], size)
+        assert fmt is not None and fmt != LOG
+        self._memo = _legacy.read_whole(self._path, data, fmt)
+        self._legacy_fmt = fmt
+        self._adopt_serializer(_legacy_serializer(fmt))
 
     def _adopt_serializer(self, name: str | None) -> None:
         """Use the serializer the file was written with; refuse a conflicting explicit one."""
@@ -199,148 +151,43 @@ class FileArchive(Archive):
         else:
             self._serializer = get_serializer(name, self._protocol)
 
-    def _consume(self, data: bytes, base: int) -> None:
-        result = _log.scan(data, base, self._apply, self._decode_key)
-        self._scanned = result.end
-        self._torn = result.torn
-        self._unreadable.extend(result.unreadable)
-
-    def _apply(self, key: Hashable, entry: _log.Entry | _log.Damaged | None) -> None:
-        old = self._index.pop(key, None)
-        if old is not None:
-            self._live -= old.length
-        if entry is not None:
-            self._index[key] = entry
-            self._live += entry.length
-
     def _decode_key(self, data: bytes) -> Hashable:
         return self._serializer.loads_key(data)  # type: ignore[union-attr,no-any-return]
 
-    def _refresh(self, st: os.stat_result | None = None) -> None:
+    def _refresh(self) -> None:
         """Catch up with what other processes wrote since we last looked (one stat)."""
-        if self._pid != os.getpid() or self._fd is None or self._stamp is None:
-            self._reload()
-            return
-        if st is None:
-            try:
-                st = os.stat(self._path)
-            except FileNotFoundError:
-                self._close_file()
-                self._reset()
-                return
-        old = self._stamp
-        if (st.st_dev, st.st_ino) != old[:2]:
-            self._reload()  # replaced: compacted, converted, or rewritten by klepto
-        elif self._fmt == LOG:
-            if st.st_size > old[2]:
-                tail = os.pread(self._fd, st.st_size - self._scanned, self._scanned)
-                self._consume(tail, self._scanned)
-                self._stamp = (old[0], old[1], st.st_size, 0)
-            elif st.st_size < old[2]:
-                self._reload()
-        elif (st.st_size, st.st_mtime_ns) != old[2:]:
-            self._reload()
+        self._log.refresh()
 
-    @contextlib.contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the thread lock and an flock on the current file, caught up with its contents."""
-        with self._lock:
-            while True:
-                if self._fd is None or self._pid != os.getpid():
-                    self._refresh()
-                    if self._fd is None:
-                        self._create(b"")
-                        continue
-                fd = self._fd
-                assert fd is not None and self._stamp is not None
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    st: os.stat_result | None = os.stat(self._path)
-                except FileNotFoundError:
-                    st = None
-                if st is not None and (st.st_dev, st.st_ino) == self._stamp[:2]:
-                    break
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                self._reload()
-            try:
-                self._refresh(st)
-                yield
-            finally:
-                if self._fd == fd:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+    def _contents(self) -> dict[Hashable, Any]:
+        """The index of the log, or the dict of a klepto-format file (caught up)."""
+        self._log.refresh()
+        return self._memo if self._log.kind == recordlog.OTHER else self._log.index
 
     # -- creating and rewriting whole files -------------------------------------------------
 
     def _initial_bytes(self) -> bytes:
         if not self._serialized and self._serializer_arg is None:
             return _legacy.python_text({})
-        return self._log_header()
+        return self._log.header()
 
-    def _log_header(self) -> bytes:
-        return _log.header({"format": 1, "serializer": self._serializer.name})  # type: ignore[union-attr]
+    def _log_meta(self) -> dict[str, Any]:
+        return {"format": 1, "serializer": self._serializer.name}  # type: ignore[union-attr]
 
     def _ensure_exists(self) -> None:
         with self._lock:
-            if not os.path.exists(self._path):
-                self._create(self._initial_bytes())
+            if os.path.exists(self._path):
+                self._log.reload()
+            else:
+                self._log.create()
                 _klepto_save_tick()
-            self._reload()
-
-    def _create(self, content: bytes) -> None:
-        """Create the file (if still missing) atomically: write a temp file, then link it in."""
-        content = content or self._initial_bytes()
-        tmp = self._write_temp(content)
-        try:
-            os.link(tmp, self._path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-        self._reload()
-
-    def _write_temp(self, content: bytes) -> str:
-        directory = os.path.dirname(self._path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        tmp = _temp_name(self._path)
-        with open(tmp, "wb") as handle:
-            handle.write(content)
-            if self._durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        return tmp
-
-    def _replace(self, content: bytes) -> None:
-        """Swap in new file contents atomically (caller holds the exclusive lock)."""
-        tmp = self._write_temp(content)
-        try:
-            os.replace(tmp, self._path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if self._durable:
-            _fsync_dir(os.path.dirname(self._path))
-        self._reload()
-
-    def _compacted(self, extra: bytes = b"") -> bytes:
-        """The live records (damaged ones first, so they stay attributed) plus ``extra``."""
-        fd = self._fd
-        assert fd is not None
-        data = os.pread(fd, os.fstat(fd).st_size, 0)
-        damaged = [e for e in self._index.values() if isinstance(e, _log.Damaged)]
-        good = [e for e in self._index.values() if isinstance(e, _log.Entry)]
-        parts = [self._log_header()]
-        parts.extend(data[e.offset : e.offset + e.length] for e in damaged)
-        parts.extend(data[e.offset : e.offset + e.length] for e in good)
-        parts.append(extra)
-        return b"".join(parts)
 
     def _converted(self, extra: bytes) -> bytes:
         """A klepto pickle/JSON file's contents as a log (SerializationError if one won't store)."""
-        records = [self._log_header()]
+        records = [self._log.header()]
         for key, value in self._memo.items():
-            records.append(_log.record(_log.SET, self._encode_key(key), self._encode(key, value)))
+            records.append(
+                recordlog.record(recordlog.SET, self._encode_key(key), self._encode(key, value))
+            )
         records.append(extra)
         return b"".join(records)
 
@@ -349,17 +196,17 @@ class FileArchive(Archive):
     def _commit(
         self,
         records: bytes,
-        known: list[tuple[Hashable, int, int]],
+        known: recordlog.Known,
         change: Callable[[dict[Hashable, Any]], None],
         encoded_with: Serializer | None,
     ) -> None:
         """Apply one change under the file lock, in whatever format the file has by then.
 
-        ``records``/``known`` are the change as log records (``known`` holds (key, key
-        length, record length) per record, key length -1 for a delete, so the index
-        needs no re-read); ``change`` is the same change applied to a whole dict.
+        ``records``/``known`` are the change as log records (see ``RecordLog.append``);
+        ``change`` is the same change applied to a whole dict.
         """
-        with self._exclusive():
+        log = self._log
+        with log.exclusive():
             current = self._serializer
             if (
                 encoded_with is not None
@@ -371,54 +218,20 @@ class FileArchive(Archive):
                     f"file_archive {self._path!r} was replaced by one written with the "
                     f"{current.name!r} serializer while storing; nothing was written"
                 )
-            if self._fmt is None and encoded_with is self._literal:
-                self._fmt, self._memo = PYTHON, {}
-            if self._fmt == PYTHON:
+            fmt = self._fmt
+            if fmt is None and encoded_with is self._literal:
+                self._memo, fmt = {}, PYTHON
+            if fmt == PYTHON:
                 memo = dict(self._memo)
                 change(memo)
-                self._replace(_legacy.python_text(memo))
-            elif self._fmt in (PICKLE, JSON):
+                log.replace(_legacy.python_text(memo))
+            elif fmt in (PICKLE, JSON):
                 memo = dict(self._memo)
                 change(memo)  # raises KeyError for a missing delete before anything is written
-                self._replace(self._converted(records))
-            elif self._fmt is None:
-                self._replace(self._log_header() + records)
+                log.replace(self._converted(records))
             else:
-                for key, klen, _length in known:
-                    if klen < 0 and key not in self._index:
-                        raise KeyError(key)
-                if self._torn:
-                    self._replace(self._compacted(records))
-                else:
-                    self._append_locked(records, known)
+                log.append_locked(records, known)
         _klepto_save_tick()
-
-    def _append_locked(self, records: bytes, known: list[tuple[Hashable, int, int]]) -> None:
-        fd, stamp = self._fd, self._stamp
-        assert fd is not None and stamp is not None
-        start = stamp[2]  # we hold the lock and are caught up: this is the file's size
-        view = memoryview(records)
-        try:
-            while view:
-                view = view[os.write(fd, view) :]
-            if self._durable:
-                os.fsync(fd)
-        except BaseException:
-            os.ftruncate(fd, start)  # we hold the lock: nobody appended after us
-            raise
-        offset = start
-        for key, klen, length in known:
-            if klen < 0:
-                self._apply(key, None)
-            else:
-                value_at = offset + _log.REC_HEAD + klen
-                self._apply(key, _log.Entry(offset, length, value_at, offset + length - value_at))
-            offset += length
-        self._scanned = offset
-        self._stamp = (stamp[0], stamp[1], offset, 0)
-        dead = offset - self._header_size - self._live
-        if offset > COMPACT_MIN_BYTES and dead * 2 > offset:
-            self._replace(self._compacted())
 
     # -- storage primitives -------------------------------------------------------------
 
@@ -429,14 +242,10 @@ class FileArchive(Archive):
 
     def _read(self, key: Hashable) -> Any:
         with self._lock:
-            self._refresh()
-            if self._fmt not in (LOG, None):
+            self._log.refresh()
+            if self._log.kind == recordlog.OTHER:
                 return _Loaded(self._memo[key])
-            entry = self._index[key]
-            if isinstance(entry, _log.Damaged):
-                raise CorruptEntryError(self._label(), key, entry.reason)
-            assert self._fd is not None
-            return os.pread(self._fd, entry.value_length, entry.value_offset)
+            return self._log.get(key, refresh=False)
 
     def _write(self, key: Hashable, payload: Any) -> None:
         self._write_many([(key, payload)])
@@ -459,7 +268,7 @@ class FileArchive(Archive):
         known: list[tuple[Hashable, int, int]] = []
         for key, payload in items:
             key_bytes = self._key_bytes(key)
-            record = _log.record(_log.SET, key_bytes, payload)
+            record = recordlog.record(recordlog.SET, key_bytes, payload)
             parts.append(record)
             known.append((key, len(key_bytes), len(record)))
         loads = self._literal.loads
@@ -485,7 +294,7 @@ class FileArchive(Archive):
         with self._lock:
             if not self._has(key):
                 raise KeyError(key)
-            record = _log.record(_log.DELETE, self._key_bytes(key))
+            record = recordlog.record(recordlog.DELETE, self._key_bytes(key))
 
             def change(memo: dict[Hashable, Any]) -> None:
                 del memo[key]
@@ -494,49 +303,31 @@ class FileArchive(Archive):
 
     def _keys(self) -> Iterable[Hashable]:
         with self._lock:
-            self._refresh()
-            return list(self._memo if self._fmt not in (LOG, None) else self._index)
+            return list(self._contents())
 
     def _count(self) -> int:
         with self._lock:
-            self._refresh()
-            return len(self._memo if self._fmt not in (LOG, None) else self._index)
+            return len(self._contents())
 
     def _has(self, key: Hashable) -> bool:
         with self._lock:
-            self._refresh()
-            return key in (self._memo if self._fmt not in (LOG, None) else self._index)
+            return key in self._contents()
 
     def _items(self) -> Iterator[tuple[Hashable, Any]]:
         with self._lock:
-            self._refresh()
-            if self._fmt not in (LOG, None):
+            self._log.refresh()
+            if self._log.kind == recordlog.OTHER:
                 return iter([(k, _Loaded(v)) for k, v in self._memo.items()])
-            if not self._index:
-                return iter(())
-            fd = self._fd
-            assert fd is not None
-            data = os.pread(fd, self._scanned, 0)
-            out: list[tuple[Hashable, Any]] = []
-            for key, entry in self._index.items():
-                if isinstance(entry, _log.Damaged):
-                    raise CorruptEntryError(self._label(), key, entry.reason)
-                start = entry.value_offset
-                out.append((key, data[start : start + entry.value_length]))
-            return iter(out)
+            return iter(self._log.items())
 
     def _clear(self) -> None:
-        with self._exclusive():
-            fresh = _legacy.python_text({}) if self._fmt == PYTHON else self._log_header()
-            self._replace(fresh)
+        with self._log.exclusive():
+            python = self._fmt == PYTHON
+            self._log.replace(_legacy.python_text({}) if python else self._log.header())
         _klepto_save_tick()
 
     def _drop(self, **kwds: Any) -> None:
-        with self._lock:
-            self._close_file()
-            self._reset()
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self._path)
+        self._log.remove()
 
     def _reopen_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         kwds: dict[str, Any] = {"serialized": self._serialized, "protocol": self._protocol}
@@ -550,7 +341,7 @@ class FileArchive(Archive):
         """An archive on a copy of the file at ``name`` (no name: another handle on this file)."""
         args, kwds = self._reopen_args()
         if name is not None:
-            with self._exclusive():
+            with self._log.exclusive():
                 shutil.copy2(self._path, name)
             args = (name,)
         return type(self)(*args, **kwds)
@@ -562,31 +353,21 @@ class FileArchive(Archive):
         """The file's format: ``'log'`` (ours), or klepto's ``'klepto-pickle'``,
         ``'klepto-json'``, ``'klepto-python'``."""
         with self._lock:
-            self._refresh()
+            self._log.refresh()
             return self._fmt or LOG
 
     def verify(self) -> list[CorruptEntryError]:
         """Corrupt entries, plus damaged records whose key could not be read (key ``None``)."""
         errors = super().verify()
         with self._lock:
-            errors.extend(CorruptEntryError(self._label(), None, why) for why in self._unreadable)
+            errors.extend(
+                CorruptEntryError(self._label(), None, why) for why in self._log.unreadable
+            )
         return errors
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self._close_file()
 
 
 def _legacy_serializer(fmt: str) -> str | None:
     return {JSON: "json", PYTHON: "python-literal"}.get(fmt)
-
-
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 file_archive = archive_factory(FileArchive)

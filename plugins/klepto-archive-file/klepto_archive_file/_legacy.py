@@ -13,9 +13,9 @@ import json
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
-from klepto_archive_file._log import MAGIC
 from klepto_core.errors import FormatError
 from klepto_core.pysource import from_source, to_source
+from klepto_core.recordlog import MAGIC
 from klepto_core.serializer import Serializer
 
 LOG, PICKLE, JSON, PYTHON = "log", "klepto-pickle", "klepto-json", "klepto-python"

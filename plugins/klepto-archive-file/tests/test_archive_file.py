@@ -6,8 +6,9 @@ import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
-from klepto_archive_file import FileArchive, _log
+from klepto_archive_file import FileArchive
 
+from klepto_core import recordlog as _log
 from klepto_core.archive_base import Archive
 from klepto_core.archives import file_archive
 from klepto_core.testing_archive import ArchiveConformance
@@ -16,8 +17,8 @@ from klepto_core.testing_archive import ArchiveConformance
 def flip_value_byte(archive: Archive, key: Hashable) -> None:
     """Flip one byte inside the stored value of ``key`` (its record's checksum then fails)."""
     assert isinstance(archive, FileArchive)
-    archive._refresh()
-    entry = archive._index[key]
+    archive._log.refresh()
+    entry = archive._log.index[key]
     assert isinstance(entry, _log.Entry)
     with open(archive._path, "r+b") as handle:
         handle.seek(entry.value_offset + entry.value_length // 2)
@@ -92,9 +93,7 @@ def test_torn_tail_record_is_ignored_and_then_compacted(tmp_path: Path) -> None:
 
 
 def test_compaction_keeps_the_live_entries(tmp_path: Path, monkeypatch) -> None:
-    import klepto_archive_file
-
-    monkeypatch.setattr(klepto_archive_file, "COMPACT_MIN_BYTES", 4096)
+    monkeypatch.setattr(_log, "COMPACT_MIN_BYTES", 4096)
     path = tmp_path / "m.pkl"
     ar = file_archive(str(path), cached=False)
     other = file_archive(str(path), cached=False)  # a second handle sees the swap

@@ -40,6 +40,7 @@ class HDFDirArchive(DirArchive):
     """
 
     __kind_name__: ClassVar[str] = "hdfdir_archive"
+    layouts: ClassVar[tuple[str, ...]] = ("klepto",)  # HDF5 files per key, no record log
 
     def __init__(
         self,
