@@ -1,10 +1,11 @@
 """Read plugin entry points straight from the installed distributions' metadata files.
 
 ``importlib.metadata`` costs ~30 ms to import (it pulls in email, zipfile and
-more) and parses every distribution's METADATA; klepto_core only needs the
-four entry point groups of the few distributions that declare them. This
-scanner reads ``*.dist-info/entry_points.txt`` on ``sys.path`` directly,
-first occurrence of a distribution wins, as with ``importlib.metadata``.
+more) and parses every distribution's METADATA; klepto_core only needs its
+entry point groups (one per kind of plugin) of the few distributions that
+declare them. This scanner reads ``*.dist-info/entry_points.txt`` on
+``sys.path`` directly, first occurrence of a distribution wins, as with
+``importlib.metadata``.
 """
 
 from __future__ import annotations

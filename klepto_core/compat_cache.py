@@ -114,7 +114,8 @@ class CacheDecorator:
         if observers is not None:
             from klepto_core.observer import resolve_observers
 
-            self._extras["observers"] = resolve_observers(observers)
+            resolve_observers(observers)  # bad names fail here; kept as given, so a pickled
+            self._extras["observers"] = observers  # decorator finds the process's plugin
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         from klepto_core.decorator import memoize

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from klepto_core._binder import compile_binder
 from klepto_core.cachemap import cache as cache_type
 from klepto_core.cachemap import is_archive
-from klepto_core.errors import InvalidArgumentError, UnhashableKeyError
+from klepto_core.errors import InvalidArgumentError, ObserverError, UnhashableKeyError
 from klepto_core.keymap import Keymap
 from klepto_core.observer import notifier
 from klepto_core.policy import Policy
@@ -96,20 +96,6 @@ def _namespaced(namespace: str, key_of: Callable[..., Hashable]) -> Callable[...
     return namespaced
 
 
-def _reporting(
-    report_hit: Callable[[Hashable], None], policy_hit: Callable[[Hashable], object] | None
-) -> Callable[[Hashable], object]:
-    """The hit hook that tells the observers, then the policy (its KeyError still reaches us)."""
-    if policy_hit is None:
-        return report_hit
-
-    def on_hit(key: Hashable) -> None:
-        report_hit(key)
-        policy_hit(key)
-
-    return on_hit
-
-
 def memoize(
     func: Callable[..., Any],
     *,
@@ -155,11 +141,10 @@ def memoize(
     on_hit = policy.on_hit
     admitted = policy.admitted
     report = notifier(func, observers)  # None unless some observer wants an event
-    report_miss = report_load = report_evict = None
+    report_hit = report_miss = report_load = report_evict = None
     if report is not None:
-        report_miss, report_load, report_evict = report.miss, report.load, report.evict
-        if report.hit is not None:
-            on_hit = _reporting(report.hit, on_hit)
+        report_hit, report_miss, report_load = report.hit, report.miss, report.load
+        report_evict = report.evict
     bounded = maxsize is not None
     # an archive passed as cache= *is* the memory: with maxsize 0 it is written
     # through and never wiped (klepto's no_cache emptied it on every call)
@@ -169,26 +154,29 @@ def memoize(
     dump = getattr(memory, "dump", None)
     hits = misses = loads = 0
 
-    def overflow(key: Hashable) -> None:
-        # called with the lock held, after ``key`` entered memory
+    def overflow(key: Hashable) -> Iterable[Hashable]:
+        # called with the lock held, after ``key`` entered memory; returns the keys that left
         if keep_archive or len(memory) <= maxsize:  # type: ignore[operator]
-            return
+            return ()
         archived = is_archived() and not write_through  # written through: already stored
         if purge and is_archived():
             if archived:
                 dump()  # type: ignore[misc]
-            if report_evict is not None:
-                for gone in list(memory):
-                    report_evict(gone)
+            gone = list(memory) if report_evict is not None else ()
             memory.clear()
             policy.clear()
-            return
-        for victim in policy.victims(memory, key):
+            return gone
+        victims = policy.victims(memory, key)
+        for victim in victims:
             if archived:
                 dump(victim)  # type: ignore[misc]
             memory.pop(victim, None)
-            if report_evict is not None:
-                report_evict(victim)
+        return victims
+
+    def evicted(keys: Iterable[Hashable]) -> None:
+        # tell the observers, after the lock is released
+        for gone in keys:
+            report_evict(gone)  # type: ignore[misc]
 
     def loaded(key: Hashable) -> Any:
         # the value the archive holds for ``key`` (now also in memory), or _MISS
@@ -199,6 +187,7 @@ def memoize(
         else:
             value = peek(key, _MISS) if maxsize == 0 else _MISS
         if value is not _MISS:
+            gone: Iterable[Hashable] = ()
             with lock:
                 loads += 1
                 if maxsize == 0:
@@ -207,7 +196,9 @@ def memoize(
                 else:
                     admitted(key)
                     if bounded:
-                        overflow(key)
+                        gone = overflow(key)
+            if report_evict is not None and gone:
+                evicted(gone)
             if report_load is not None:
                 report_load(key)
         return value
@@ -217,12 +208,15 @@ def memoize(
         value = func(*args, **kwds)
         if through and is_archived():
             memory.archive[key] = value  # written through once, outside the lock
+        gone: Iterable[Hashable] = ()
         with lock:
             memory[key] = value
             misses += 1
             admitted(key)
             if bounded:
-                overflow(key)
+                gone = overflow(key)
+        if report_evict is not None and gone:
+            evicted(gone)
         if report_miss is not None:
             report_miss(key)
         return value
@@ -254,11 +248,28 @@ def memoize(
                 value = peek(key, _MISS) if maxsize != 0 else _MISS
                 if value is not _MISS:  # a thread of this process computed it meanwhile
                     hits += 1
-                    if report is not None and report.hit is not None:
-                        report.hit(key)
+                    if report_hit is not None:
+                        report_hit(key)
                     return value
                 # written to the archive before the lock is released, so waiters find it
                 return computed(key, args, kwds, True)
+
+    if report_hit is not None:
+        policy_hit, tell = on_hit, report_hit
+
+        def on_hit(key: Hashable) -> None:
+            # the policy's bookkeeping first (a KeyError from it handled here, as the
+            # wrappers do), then the observers, whose own KeyError must not pass for it
+            if policy_hit is not None:
+                try:
+                    policy_hit(key)
+                except KeyError:
+                    with lock:
+                        admitted(key)
+            try:
+                tell(key)
+            except KeyError as exc:
+                raise ObserverError(f"an observer of {func!r} raised on a hit: {exc!r}") from exc
 
     def unhashable(exc: Exception) -> UnhashableKeyError:
         error = UnhashableKeyError(

@@ -103,6 +103,10 @@ class UnhashableKeyError(KleptoCoreError, TypeError):
     """A call whose arguments cannot be turned into a cache key by the chosen keymap."""
 
 
+class ObserverError(KleptoCoreError, RuntimeError):
+    """An observer failed in a way the cache could mistake for its own error (a KeyError)."""
+
+
 class LockTimeoutError(ArchiveError, TimeoutError):
     """A per-key archive lock (``Archive.lock``) not obtained within its timeout."""
 

@@ -26,8 +26,10 @@ class Observer:
     Each method gets the undecorated function and the key of the call. ``hit``:
     answered from memory; ``miss``: computed; ``load``: found in the archive;
     ``evict``: dropped from memory by the policy or a purge. Methods run on the
-    calling thread, outside the cache's lock; an exception they raise reaches
-    the caller, so keep them cheap and safe.
+    calling thread, outside the cache's lock, after the event took effect; an
+    exception they raise reaches the caller (a KeyError from ``hit`` as
+    :class:`~klepto_core.errors.ObserverError`, so it is never taken for the
+    cache's own), so keep them cheap and safe.
     """
 
     def hit(self, func: Callable[..., Any], key: Hashable) -> None:
@@ -44,6 +46,7 @@ class Observer:
 
 
 _instances: dict[tuple[str, Any], Observer] = {}
+_broken: dict[str, str] = {}  # installed plugins that failed, each warned about once
 _instances_lock = threading.Lock()
 
 
@@ -65,10 +68,35 @@ def _instance(name: str) -> Observer:
 
 
 def installed_observers() -> list[Observer]:
-    """One observer per installed observer plugin (each made once per process)."""
+    """One observer per installed observer plugin (each made once per process).
+
+    A plugin that fails to load or to make its observer is left out with one
+    warning, so a broken metrics plugin never stops a program from caching;
+    naming it in ``observers=`` raises its error instead.
+    """
     from klepto_core.registry import REGISTRY
 
-    return [_instance(name) for name in REGISTRY.names("observer")]
+    found = []
+    for name in REGISTRY.names("observer"):
+        try:
+            found.append(_instance(name))
+        except Exception as exc:
+            _warn_broken(name, exc)
+    return found
+
+
+def _warn_broken(name: str, exc: Exception) -> None:
+    import warnings
+
+    with _instances_lock:
+        if name in _broken:
+            return
+        _broken[name] = str(exc)
+    warnings.warn(
+        f"observer plugin {name!r} is left out: {type(exc).__name__}: {exc}",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def resolve_observers(observers: Iterable[Any] | None) -> list[Observer]:

@@ -167,3 +167,85 @@ def test_klepto_style_decorators_take_observers(installed: Recorder) -> None:
     assert mine.misses == 2
     assert installed.events == []  # an explicit list replaces the installed observers
     assert "observers=" in repr(klepto_core.lfu_cache(maxsize=4, observers=[mine]))
+
+
+def test_evictions_are_reported_after_the_cache_lock_is_released() -> None:
+    import threading
+
+    others_finished = []
+
+    class SlowEvict(Observer):
+        def evict(self, func: Callable[..., object], key: Hashable) -> None:
+            # another thread's miss completes while we are still being told
+            worker = threading.Thread(target=lambda: others_finished.append(func_cached(100)))
+            worker.start()
+            worker.join(5)
+
+    func_cached = klepto_core.cached(maxsize=1, observers=[SlowEvict()])(square)
+    func_cached(1)
+    func_cached(2)  # evicts 1
+    assert others_finished and others_finished[0] == 10_000
+
+
+def test_a_failing_observer_cannot_leave_the_cache_half_evicted() -> None:
+    class Raises(Observer):
+        def evict(self, func: Callable[..., object], key: Hashable) -> None:
+            raise RuntimeError("metrics backend down")
+
+    func = klepto_core.cached(maxsize=2, observers=[Raises()])(square)
+    func(1), func(2)
+    with pytest.raises(RuntimeError, match="metrics backend down"):
+        func(3)
+    assert func.info().size == 2  # the eviction itself completed before the observer ran
+    assert func(3) == 9 and func.info().hit == 1
+
+
+def test_a_keyerror_from_an_observer_is_not_taken_for_the_caches_own() -> None:
+    from klepto_core.errors import ObserverError
+
+    class BadHit(Observer):
+        def hit(self, func: Callable[..., object], key: Hashable) -> None:
+            raise KeyError("oops")
+
+    func = klepto_core.cached(policy="lru", observers=[BadHit()])(square)
+    func(1)
+    with pytest.raises(ObserverError, match="oops"):
+        func(1)
+
+
+def test_purges_and_single_flight_hits_are_reported(tmp_path) -> None:
+    recorder = Recorder()
+    purging = klepto_core.cached(
+        maxsize=2, purge=True, archive="dir", name=str(tmp_path / "p"), observers=[recorder]
+    )(square)
+    for x in (1, 2, 3):
+        purging(x)
+    assert recorder.count()["evict"] == 3  # the purge emptied memory: every key was told
+    flight = Recorder()
+    func = klepto_core.cached(single_flight=True, observers=[flight])(square)
+    func(4), func(4)
+    assert flight.count() == {"miss": 1, "hit": 1}
+
+
+def test_a_broken_installed_observer_is_left_out_with_one_warning() -> None:
+    def fails() -> Observer:
+        raise RuntimeError("cannot reach the metrics server")
+
+    klepto_core.register_plugin("observer", PluginSpec("broken_metrics", fails))
+    try:
+        with pytest.warns(RuntimeWarning, match="broken_metrics.*cannot reach"):
+            func = klepto_core.lru_cache(maxsize=4)(square)
+        assert func(3) == 9 and func(3) == 9  # caching goes on without it
+        with pytest.raises(RuntimeError, match="cannot reach"):  # named: its own error
+            klepto_core.cached(observers=["broken_metrics"])
+    finally:
+        REGISTRY.unregister("observer", "broken_metrics")
+
+
+def test_a_pickled_klepto_style_decorator_reports_to_this_processes_plugin(installed: Recorder) -> None:
+    import pickle
+
+    decorator = pickle.loads(pickle.dumps(klepto_core.lru_cache(maxsize=4, observers=["recorder"])))
+    func = decorator(square)
+    func(7), func(7)
+    assert installed.count() == {"miss": 1, "hit": 1}

@@ -228,3 +228,12 @@ def test_klepto_style_single_flight_survives_pickling_and_shows_in_repr() -> Non
     klepto_fields = {"maxsize", "cache", "keymap", "ignore", "tol", "deep", "purge"}
     assert set(again.__state__) == set(decorator.__state__) == klepto_fields
     assert "single_flight" not in repr(klepto_core.lru_cache(maxsize=3))
+    runs = []
+
+    def slow_double(x: int) -> int:
+        runs.append(x)
+        time.sleep(0.05)
+        return 2 * x
+
+    assert _stampede(again(slow_double)) == [42] * 8
+    assert runs == [21]  # the unpickled decorator still computes a missed key once

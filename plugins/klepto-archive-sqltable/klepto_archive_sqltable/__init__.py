@@ -228,15 +228,19 @@ class SqlTableArchive(Archive):
             ident = f"klepto_core:{number & 0xFFFFFFFFFFFFFFFF:016x}"
 
         def server_lock() -> locking.PollingLock:
-            db._check_fork()
-            conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn = db.lock_connection()
 
             def attempt() -> bool:
-                return bool(conn.exec_driver_sql(take, (ident,)).scalar())
+                try:
+                    return bool(conn.exec_driver_sql(take, (ident,)).scalar())
+                except Exception as error:
+                    raise db.unavailable(error) from None
 
             def release() -> None:
                 try:
                     conn.exec_driver_sql(give, (ident,))
+                except Exception:
+                    conn.invalidate()  # never pooled again while it may still hold the lock
                 finally:
                     conn.close()
 

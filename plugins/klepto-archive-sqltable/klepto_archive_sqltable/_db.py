@@ -210,6 +210,7 @@ class Database:
         self._shared: _Slot | None = None  # an in-memory database's one connection
         self._generation = 0  # bumped by close(): older raw connections are reopened
         self.engine = self._make_engine()
+        self._lock_engine: Engine | None = None  # server-side locks' own connections
         self._ensure_database()
 
     # -- engine --------------------------------------------------------------------------
@@ -252,6 +253,31 @@ class Database:
         try:
             with self.engine.connect():
                 return
+        except exc.DBAPIError as error:
+            raise self.unavailable(error) from None
+
+    def lock_connection(self) -> Connection:
+        """An AUTOCOMMIT connection for holding a server-side lock, outside the entries' pool.
+
+        A lock is held while its caller computes, and the caller then reads and
+        writes through the entries' pool; were both taken from that pool, enough
+        concurrent holders would exhaust it. This pool grows as needed instead.
+        """
+        self._check_fork()
+        engine = self._lock_engine
+        if engine is None:
+            connect_args = self.options.get("connect_args", {})
+            engine = sa.create_engine(
+                self.url,
+                connect_args=connect_args,
+                isolation_level="AUTOCOMMIT",
+                pool_size=1,
+                max_overflow=-1,
+                pool_pre_ping=True,
+            )
+            self._lock_engine = engine
+        try:
+            return engine.connect()
         except exc.DBAPIError as error:
             raise self.unavailable(error) from None
 
@@ -324,6 +350,8 @@ class Database:
                 finally:
                     slot.lock.release()
         self.engine.dispose()
+        if self._lock_engine is not None:
+            self._lock_engine.dispose()
 
     # -- running statements --------------------------------------------------------------
 
@@ -334,6 +362,8 @@ class Database:
             # in-memory database is the child's own copy, and its only copy, so it is kept
             if not self.memory:
                 self.engine.dispose(close=False)
+            if self._lock_engine is not None:
+                self._lock_engine.dispose(close=False)
             self._pid = pid
 
     def unavailable(self, error: BaseException) -> ArchiveUnavailableError:
@@ -549,9 +579,12 @@ class _Slot:
             _INHERITED.append(self.conn)
 
     def __del__(self) -> None:
-        # dropped with its thread (or replaced): close it, or keep it if it was inherited
-        with contextlib.suppress(Exception):
+        # dropped with its thread (or replaced): close it, or keep it if it was inherited;
+        # no module globals here, they may already be gone at interpreter exit
+        try:
             self.close()
+        except BaseException:
+            pass
 
 
 #: raw connections inherited through fork: kept open and never used

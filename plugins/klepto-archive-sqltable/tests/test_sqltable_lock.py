@@ -91,3 +91,31 @@ def test_sqlite_file_lock_excludes_other_processes(tmp_path: Path) -> None:
         assert not _other_process_gets(url, "k")
     assert _other_process_gets(url, "k")
     assert (tmp_path / "memo.db.lock").exists()
+
+
+@pytest.mark.services
+def test_many_lock_holders_do_not_starve_the_entries_pool(server_table: str) -> None:
+    """20 threads each hold a key's lock while computing, then write: more than the pool holds."""
+    import threading
+
+    import klepto_core
+
+    @klepto_core.cached(archive=server_table, single_flight=True)
+    def slow_double(x: int) -> int:
+        time.sleep(0.2)
+        return 2 * x
+
+    results: dict[int, object] = {}
+
+    def call(i: int) -> None:
+        try:
+            results[i] = slow_double(i)
+        except Exception as exc:  # reported below, with the key
+            results[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert results == {i: 2 * i for i in range(20)}
