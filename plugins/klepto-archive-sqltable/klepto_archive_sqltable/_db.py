@@ -111,7 +111,11 @@ def sqlite_paths(database: str | None) -> list[str]:
         path = path[len("file:") :].partition("?")[0]  # sqlite3's URI form: file:PATH?mode=...
         if path in ("", ":memory:") or url.query.get("mode") == "memory":
             return []
-    path = os.path.abspath(path)
+    return sqlite_files(os.path.abspath(path))
+
+
+def sqlite_files(path: str) -> list[str]:
+    """A SQLite database file and the side files SQLite may keep beside it."""
     return [path, f"{path}-wal", f"{path}-journal", f"{path}-shm"]
 
 
@@ -310,10 +314,9 @@ class Database:
         """Remove the whole database (a SQLite file and its WAL side files)."""
         self.close()
         if self.backend == "sqlite":
-            if self.sqlite_path:
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.remove(self.sqlite_path + suffix)
+            for path in sqlite_files(self.sqlite_path) if self.sqlite_path else ():
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
             return
         name = self.url.database or DEFAULT_DATABASE
         admin = self._server_engine()

@@ -212,19 +212,16 @@ class EntryTable:
 
     def row_key(self, key: Hashable) -> tuple[str, bytes | None] | None:
         """(Kkey, Kkeyobj) for ``key``; None when this table cannot hold it."""
-        if type(key) is str and (not self.owned or _plain_str(key)):
-            return key, None
-        if not self.owned:
-            kkey = self.kkey(key)
+        kkey = self.kkey(key)
+        if kkey is None or not self.owned or not kkey.startswith(DIGEST_PREFIX):
             return None if kkey is None else (kkey, None)
-        digest = DIGEST_PREFIX + stable_digest(key, _DIGEST_SIZE)
-        try:
+        try:  # a digest (no plain str starts like one): the key itself is stored beside it
             pickled = self.key_serializer.dumps(key)
         except SerializationError as error:
             raise SerializationError(
                 f"{self.label}: cannot store key {key!r}: {error}; nothing was written"
             ) from None
-        return digest, pickled
+        return kkey, pickled
 
     def _row_key_for_write(self, key: Hashable) -> tuple[str, bytes | None]:
         row = self.row_key(key)
