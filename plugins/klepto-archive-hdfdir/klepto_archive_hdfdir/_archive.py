@@ -8,7 +8,7 @@ in the ``hdf`` archive's layout (dataset ``'N.'``, or a root attribute with
 ``meta=True``), exactly what klepto's ``hdfdir_archive`` wrote, so klepto's
 directories read here, and klepto reads ours where it finds them by name
 (a ``str`` key of letters, digits, ``_`` and spaces; other keys live under
-a digest, see :mod:`klepto_archive_dir`). The key in ``input.hdf5`` is
+a digest, see :mod:`klepto_archive_dir._entries`). The key in ``input.hdf5`` is
 always serialized (klepto stored it raw when ``serialized=False``; both read).
 """
 
