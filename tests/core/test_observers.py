@@ -249,3 +249,32 @@ def test_a_pickled_klepto_style_decorator_reports_to_this_processes_plugin(insta
     func = decorator(square)
     func(7), func(7)
     assert installed.count() == {"miss": 1, "hit": 1}
+
+
+def _python_calls_during(call: Callable[[], object]) -> list[str]:
+    """The Python functions entered while ``call`` runs (C functions are not listed)."""
+    import sys
+
+    entered: list[str] = []
+
+    def profile(frame, event, arg) -> None:  # noqa: ANN001 - sys.setprofile's signature
+        if event == "call":
+            entered.append(frame.f_code.co_qualname)
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return entered[1:]  # the lambda itself
+
+
+def test_with_no_observer_installed_a_hit_runs_no_observer_code() -> None:
+    assert klepto_core.plugins("observer") == []
+    plain = klepto_core.cached(policy="lru")(square)
+    silenced = klepto_core.cached(policy="lru", observers=[])(square)
+    plain(3), silenced(3)
+    assert _python_calls_during(lambda: plain(3)) == _python_calls_during(lambda: silenced(3))
+    watched = klepto_core.cached(policy="lru", observers=[Recorder()])(square)
+    watched(3)
+    assert "Recorder.hit" in _python_calls_during(lambda: watched(3))
