@@ -10,6 +10,14 @@ MULTI/EXEC. The value holds the pickled key before the serialized payload, so
 (SET NX PX + a token, renewed while held, released by a check-and-delete
 script), shared by every process and machine using the server.
 
+A Redis Cluster opens as ``redis+cluster://host:port/?archive=<name>``
+(``rediss+cluster://`` over TLS), or as ``redis_archive(name, url="redis://...",
+cluster=True)``: the node named is where the client discovers the cluster, and
+the database must be 0 (a cluster has no other). The archive's name in braces
+is the hash tag of all its keys, so one archive lives in one hash slot, where
+MULTI/EXEC and the multi-key scripts stay legal. A plain ``redis://`` URL naming
+a cluster node fails with an error saying to open it as ``redis+cluster://``.
+
 One string per entry rather than one HASH per archive, because only a key can
 expire on its own before Redis 7.4 (HEXPIRE). Keys and values are unpickled on
 read: open only archives on a server you trust.
@@ -18,6 +26,7 @@ read: open only archives on a server you trust.
 from __future__ import annotations
 
 import functools
+import inspect
 import pickle
 import struct
 import threading
@@ -27,12 +36,22 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from redis.cluster import REDIS_ALLOWED_KEYS, RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ClusterError,
+    MovedError,
+    RedisClusterException,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import (
     ArchiveUnavailableError,
+    ArchiveURLError,
     CorruptEntryError,
     InvalidArgumentError,
     SerializationError,
@@ -48,6 +67,7 @@ __all__ = ["RedisArchive", "redis_archive"]
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_ARCHIVE = "memo"
 _SCHEMES = ("redis", "rediss", "unix")
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 _FORMAT = 1  # first byte of every stored value
 _HEAD = struct.Struct(">BI")  # format byte, length of the pickled key
 _BATCH = 1000
@@ -77,6 +97,27 @@ return 0
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+# what a lost server, a cluster that lost a slot's node, or a cluster node reached
+# without the cluster client (MOVED/ASK/CLUSTERDOWN/TRYAGAIN replies) raise
+_LOST = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterError,
+    AskError,
+    TryAgainError,
+    RedisClusterException,
+)
+_REPLIES = (
+    (MovedError, "MOVED"),
+    (AskError, "ASK"),
+    (TryAgainError, "TRYAGAIN"),
+    (ClusterDownError, "CLUSTERDOWN"),
+)
+# RedisCluster's own keywords; the rest of RedisCluster.__init__'s are its node clients'
+_CLUSTER_OPTIONS = frozenset(REDIS_ALLOWED_KEYS).union(
+    inspect.signature(RedisCluster.__init__).parameters
+) - {"self", "kwargs", "host", "port", "retry", "url", "startup_nodes"}
+
 
 def _online(method: _F) -> _F:
     """Turn a lost or refused connection into ArchiveUnavailableError naming the archive."""
@@ -85,8 +126,8 @@ def _online(method: _F) -> _F:
     def guarded(self: RedisArchive, *args: Any, **kwds: Any) -> Any:
         try:
             return method(self, *args, **kwds)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise ArchiveUnavailableError(f"{self._label()}: redis unreachable: {exc}") from None
+        except _LOST as exc:
+            raise self._unavailable(exc) from None
 
     return guarded  # type: ignore[return-value]
 
@@ -113,6 +154,32 @@ def _split(name: Any, url: str | None) -> tuple[str, str]:
     archive = [v for k, v in query if k == "archive"]
     rest = urlencode([(k, v) for k, v in query if k != "archive"])
     return urlunsplit(parts._replace(query=rest)), (archive[-1] if archive else DEFAULT_ARCHIVE)
+
+
+def _cluster_form(url: str) -> str:
+    """``url`` with its ``redis://``/``rediss://`` scheme turned into the cluster one."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in _CLUSTER_SCHEMES:
+        return url
+    if scheme not in ("redis", "rediss"):
+        raise ArchiveURLError(
+            f"{_redact(url)!r}: a Redis Cluster is reached over TCP: "
+            "redis+cluster://host:port/ or rediss+cluster://host:port/"
+        )
+    return urlunsplit(parts._replace(scheme=f"{scheme}+cluster"))
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what went wrong (RedisCluster wraps the cause of a failed startup)."""
+    if isinstance(exc, RedisClusterException) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    for kind, word in _REPLIES:  # redis-py drops the reply's first word from these
+        if isinstance(exc, kind) and not text.startswith(word):
+            return f"{word} {text}"
+    return text
 
 
 def _positive(seconds: Any) -> bool:
@@ -154,9 +221,9 @@ class RedisMutex:
         try:
             if not poll(lambda: bool(client.set(name, token, nx=True, px=lease)), timeout):
                 return False
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+        except _LOST as exc:
             raise ArchiveUnavailableError(
-                f"cannot lock {name!r}: redis unreachable: {exc}"
+                f"cannot lock {name!r}: redis unreachable: {_reason(exc)}"
             ) from None
         self._renewer = threading.Thread(target=self._renew, name="klepto-redis-lock", daemon=True)
         self._renewer.start()
@@ -167,7 +234,7 @@ class RedisMutex:
         while not self._stop.wait(self._lease_ms / 3000):
             try:
                 kept = self._scripts["renew"](keys=[self._name], args=[self._token, self._lease_ms])
-            except redis.RedisError:
+            except (redis.RedisError, RedisClusterException):
                 continue
             if not kept:
                 return
@@ -178,8 +245,8 @@ class RedisMutex:
             self._renewer.join()
         try:
             self._scripts["release"](keys=[self._name], args=[self._token])
-        except (RedisConnectionError, RedisTimeoutError) as exc:  # the lease will run out
-            raise ArchiveUnavailableError(f"cannot unlock {self._name!r}: {exc}") from None
+        except _LOST as exc:  # the lease will run out
+            raise ArchiveUnavailableError(f"cannot unlock {self._name!r}: {_reason(exc)}") from None
 
 
 class RedisArchive(Archive):
@@ -189,8 +256,10 @@ class RedisArchive(Archive):
     archive name on ``url`` (default ``redis://127.0.0.1:6379/0``). ``ttl`` gives
     every entry written that many seconds to live; ``lock_lease`` is how long a
     lock outlives a holder that stopped renewing it (a killed process). Other
-    keywords go to ``redis.Redis.from_url``. ``len()`` and ``keys()`` scan the
-    database, so a big shared cache is best given a database of its own.
+    keywords go to ``redis.Redis.from_url`` (``redis.cluster.RedisCluster`` on a
+    cluster). ``cluster=True`` opens a ``redis://`` URL as a Redis Cluster, as
+    ``redis+cluster://`` does. ``len()`` and ``keys()`` scan the database (every
+    primary of a cluster), so a big shared cache is best given a database of its own.
     """
 
     __kind_name__: ClassVar[str] = "redis_archive"
@@ -205,9 +274,18 @@ class RedisArchive(Archive):
         protocol: Any = None,
         ttl: float | None = None,
         lock_lease: float = 30.0,
+        cluster: bool = False,
         **client_options: Any,
     ) -> None:
         server, archive = _split(name, url)
+        if cluster:
+            server = _cluster_form(server)
+        self._cluster = urlsplit(server).scheme.lower() in _CLUSTER_SCHEMES
+        if self._cluster and archive.startswith("}"):
+            raise InvalidArgumentError(
+                f"a redis cluster archive name cannot start with '}}' ({archive!r}): "
+                "its keys would not share one hash slot"
+            )
         if ttl is not None and not _positive(ttl):
             raise InvalidArgumentError(f"ttl must be a positive number of seconds, got {ttl!r}")
         if not _positive(lock_lease):
@@ -234,25 +312,87 @@ class RedisArchive(Archive):
         }
 
     def _connect(self) -> Any:
+        if self._cluster:
+            return self._connect_cluster()
         parts = urlsplit(self._url)
         scheme, db = parts.scheme.lower(), parts.path.strip("/")
         if scheme not in _SCHEMES or (scheme != "unix" and db and not db.isdigit()):
-            raise ArchiveUnavailableError(
+            raise ArchiveURLError(
                 f"{_redact(self._url)!r} is not a redis URL "
-                "(redis://host:port/db, rediss://host:port/db or unix:///path?db=n)"
+                "(redis://host:port/db, rediss://host:port/db or unix:///path?db=n; "
+                "a cluster: redis+cluster://host:port/)"
+            )
+        if any(k == "cluster" for k, _ in parse_qsl(parts.query)):
+            raise ArchiveURLError(
+                f"{_redact(self._url)!r}: open a Redis Cluster as redis+cluster://host:port/ "
+                "(or pass cluster=True), not with ?cluster="
             )
         options = {"socket_connect_timeout": 5.0, **self._options}
         try:
             client = redis.Redis.from_url(self._url, **options)
-            client.ping()
+            # one round trip, as a PING: the archive's slot answers MOVED on a cluster node
+            client.exists(self._entry_prefix)
         except (redis.RedisError, ValueError, OSError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ArchiveUnavailableError(
-                f"cannot open redis archive {self._archive!r} at {_redact(self._url)}: {reason}"
-            ) from None
+            raise self._unavailable(exc, opening=True) from None
         except TypeError as exc:
             raise InvalidArgumentError(f"redis archive: bad client option: {exc}") from None
         return client
+
+    def _connect_cluster(self) -> Any:
+        parts = urlsplit(self._url)
+        db = parts.path.strip("/") or "0"
+        dbs = [v for k, v in parse_qsl(parts.query) if k == "db"]
+        if "db" in self._options:
+            dbs.append(str(self._options["db"]))
+        if any(v != "0" for v in (db, *dbs)):
+            raise ArchiveURLError(
+                f"{_redact(self._url)!r}: a Redis Cluster has only database 0, "
+                f"got {', '.join(v for v in (db, *dbs) if v != '0')}"
+            )
+        unknown = sorted(set(self._options) - _CLUSTER_OPTIONS)
+        if unknown:
+            raise InvalidArgumentError(
+                f"redis archive: bad client option for a cluster: {', '.join(unknown)}"
+            )
+        options = {"socket_connect_timeout": 5.0, **self._options}
+        options.pop("db", None)
+        scheme = _CLUSTER_SCHEMES[parts.scheme.lower()]
+        try:
+            client = RedisCluster.from_url(urlunsplit(parts._replace(scheme=scheme)), **options)
+            client.exists(self._entry_prefix)  # reaches the node holding the archive's slot
+        except (redis.RedisError, RedisClusterException, ValueError, OSError) as exc:
+            raise self._unavailable(exc, opening=True) from None
+        except TypeError as exc:
+            raise InvalidArgumentError(f"redis archive: bad client option: {exc}") from None
+        return client
+
+    def _unavailable(self, exc: BaseException, opening: bool = False) -> ArchiveUnavailableError:
+        """The error to raise for ``exc``, naming the archive, the URL and what to do.
+
+        A server that is (or is not) a cluster node when the URL says otherwise is
+        reachable but named the wrong way: ArchiveURLError, a bad URL to the CLI.
+        """
+        shown = _redact(self._url)
+        if opening:
+            where = f"cannot open redis archive {self._archive!r} at {shown}"
+        else:
+            where = f"{self._label()}: redis unreachable"
+        parts = urlsplit(shown)
+        scheme = parts.scheme.lower()
+        if not self._cluster and isinstance(exc, AskError | ClusterError | TryAgainError):
+            tls = "s" if scheme == "rediss" else ""
+            query = urlencode({"archive": self._archive})
+            form = urlunsplit((f"redis{tls}+cluster", parts.netloc, "/", query, ""))
+            return ArchiveURLError(
+                f"{where}: the server is a Redis Cluster node (it answered {_reason(exc)!r}); "
+                f"open it as {form} or pass cluster=True"
+            )
+        if self._cluster and "Cluster mode is not enabled" in str(exc):
+            plain = urlunsplit(parts._replace(scheme=_CLUSTER_SCHEMES[scheme]))
+            return ArchiveURLError(
+                f"{where}: the server is not a Redis Cluster node; open it as {plain}"
+            )
+        return ArchiveUnavailableError(f"{where}: {_reason(exc)}")
 
     # -- encoding ---------------------------------------------------------------------
 
@@ -364,8 +504,8 @@ class RedisArchive(Archive):
                         continue  # expired or deleted meanwhile
                     start, _ = self._unpack(name, data)
                     yield self._key_of(data[_HEAD.size : start], name), data[start:]
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise ArchiveUnavailableError(f"{self._label()}: redis unreachable: {exc}") from None
+        except _LOST as exc:
+            raise self._unavailable(exc) from None
 
     @_online
     def _clear(self) -> None:
@@ -425,5 +565,5 @@ def klepto_core_archive() -> PluginSpec:
         name="redis",
         factory=redis_archive,
         description="entries in a Redis database, shared by processes and machines",
-        url_schemes=("redis", "rediss"),
+        url_schemes=("redis", "rediss", "redis+cluster", "rediss+cluster"),
     )
