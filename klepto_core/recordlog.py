@@ -23,10 +23,10 @@ import fcntl
 import os
 import threading
 import zlib
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
-from klepto_core.errors import CorruptEntryError, FormatError
+from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
 from klepto_core.records import (
     DELETE,
     FRAME,
@@ -68,6 +68,7 @@ __all__ = [
     "record",
     "scan",
     "temp_name",
+    "unique_suffix",
 ]
 
 #: what the file at a log's path holds: a log; or something else (another format)
@@ -86,14 +87,20 @@ _counter = 0
 _counter_lock = threading.Lock()
 
 
-def temp_name(path: str) -> str:
-    """A unique temp path beside ``path`` (pid + counter: the global RNG is not touched)."""
+def unique_suffix() -> str:
+    """A name part no other thread or live process uses (pid + counter: the global RNG is
+    not touched), for temp files and other names that must not collide."""
     global _counter
     with _counter_lock:
         _counter += 1
         n = _counter
+    return f"{os.getpid()}-{n}"
+
+
+def temp_name(path: str) -> str:
+    """A unique temp path beside ``path`` (``.<name>.tmp-<unique_suffix()>``)."""
     head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.tmp-{os.getpid()}-{n}")
+    return os.path.join(head, f".{tail}.tmp-{unique_suffix()}")
 
 
 def fsync_dir(directory: str) -> None:
@@ -105,21 +112,56 @@ def fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+class _Exclusive:
+    """:meth:`RecordLog.exclusive`'s context."""
+
+    __slots__ = ("create", "held", "log")
+
+    def __init__(self, log: RecordLog, create: bool) -> None:
+        self.log = log
+        self.create = create
+        self.held = False
+
+    def __enter__(self) -> bool:
+        log = self.log
+        log.lock.acquire()
+        try:
+            self.held = log._acquire(self.create)
+        except BaseException:
+            log.lock.release()
+            raise
+        return self.held
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self.held:
+                self.log._release()
+        finally:
+            self.log.lock.release()
+
+
 class RecordLog:
     """The log file at ``path``: its index of live keys, reads, locked appends, compaction.
 
-    ``decode_key`` turns a record's key bytes back into the key; ``label`` names
-    the owner in errors (``"my_archive('/data/memo')"``). ``meta`` gives the
-    header of a new or compacted file, ``on_header`` sees the header of each
-    file read (to adopt its serializer, or refuse it with FormatError), and
-    ``on_other`` the bytes of a file that is not a log (another format the
-    owner reads itself; without it such a file is a FormatError). ``initial``
-    gives the content of a file created by the first write (default: a header).
-    ``lock`` is the owner's thread lock, if it has one. ``durable`` fsyncs each
-    append and each replacement.
+    ``decode_key`` turns a record's key bytes back into the key, ``encode_key``
+    a key into them (raising SerializationError for a key it cannot store);
+    ``label`` names the owner in errors (``"my_archive('/data/memo')"``).
+    ``meta`` gives the header of a new or compacted file, ``on_header`` sees the
+    header of each file read (to adopt its serializer, or refuse it with
+    FormatError), and ``on_other`` the bytes of a file that is not a log (another
+    format the owner reads itself; without it such a file is a FormatError).
+    ``initial`` gives the content of a file created by the first write (default:
+    a header). ``lock`` is the owner's thread lock, if it has one. ``durable``
+    fsyncs each append and each replacement.
 
     The file is opened lazily and may not exist: reads then find nothing and the
     first append creates it (atomically, under a unique temp name, then linked in).
+
+    Writing: :meth:`set` and :meth:`delete` change one key (one locked append
+    each). To write several keys at once, or to do more under the same lock,
+    build the records with :meth:`set_records` / :meth:`delete_record` and pass
+    them to :meth:`append`, or to :meth:`append_locked` inside :meth:`exclusive`
+    (where :meth:`discard_locked` removes a key if it has a record).
     """
 
     def __init__(
@@ -127,6 +169,7 @@ class RecordLog:
         path: str,
         decode_key: Callable[[bytes], Hashable],
         *,
+        encode_key: Callable[[Hashable], bytes],
         label: str,
         meta: Callable[[], dict[str, Any]] = dict,
         on_header: Callable[[dict[str, Any]], None] | None = None,
@@ -140,6 +183,7 @@ class RecordLog:
         self.durable = durable
         self.lock: Any = lock if lock is not None else threading.RLock()
         self._decode_key = decode_key
+        self._encode_key = encode_key
         self._meta = meta
         self._on_header = on_header
         self._on_other = on_other
@@ -307,19 +351,13 @@ class RecordLog:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
 
-    @contextlib.contextmanager
-    def exclusive(self, create: bool = True) -> Iterator[bool]:
-        """Hold the thread lock and an flock on the file, caught up with its contents.
+    def exclusive(self, create: bool = True) -> _Exclusive:
+        """A context holding the thread lock and an flock on the file, caught up with it.
 
-        Yields whether there is a file (``create=False`` leaves a missing one missing).
+        Entering it gives whether there is a file (``create=False`` leaves a missing
+        one missing). A class, not a generator: it is on every write's path.
         """
-        with self.lock:
-            held = self._acquire(create)
-            try:
-                yield held
-            finally:
-                if held:
-                    self._release()
+        return _Exclusive(self, create)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -381,28 +419,52 @@ class RecordLog:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def set(self, key: Hashable, key_bytes: bytes, value: bytes) -> None:
+    def set_records(self, items: Iterable[tuple[Hashable, bytes]]) -> tuple[bytes, Known]:
+        """The records storing each ``(key, value)`` of ``items``, and what they hold (``known``).
+
+        For :meth:`append` or :meth:`append_locked`. A key the index (a dict) cannot
+        hold is an UnhashableKeyError, and one ``encode_key`` refuses its error,
+        before anything is written.
+        """
+        parts: list[bytes] = []
+        known: list[tuple[Hashable, int, int]] = []
+        for key, value in items:
+            try:
+                hash(key)
+            except TypeError as exc:
+                raise UnhashableKeyError(f"{self.label}: cannot store key: {exc}") from exc
+            key_bytes = self._encode_key(key)
+            rec = record(SET, key_bytes, value)
+            parts.append(rec)
+            known.append((key, len(key_bytes), len(rec)))
+        return (parts[0] if len(parts) == 1 else b"".join(parts)), known
+
+    def delete_record(self, key: Hashable) -> tuple[bytes, Known]:
+        """The record removing ``key``, and what it holds (``known``), as :meth:`set_records`."""
+        rec = record(DELETE, self._encode_key(key))
+        return rec, ((key, -1, len(rec)),)
+
+    def set(self, key: Hashable, value: bytes) -> None:
         """Store ``value`` for ``key`` (one locked append)."""
-        rec = record(SET, key_bytes, value)
-        self.append(rec, ((key, len(key_bytes), len(rec)),))
+        self.append(*self.set_records(((key, value),)))
 
-    def delete(self, key: Hashable, key_bytes: bytes) -> None:
-        """Remove ``key``; KeyError if it has no record."""
-        with self.exclusive(create=False) as held:
-            if not held:
+    def delete(self, key: Hashable) -> None:
+        """Remove ``key`` (one locked append); KeyError if it has no record."""
+        with self.exclusive(create=False):
+            if not self.discard_locked(key):
                 raise KeyError(key)
-            rec = record(DELETE, key_bytes)
-            self.append_locked(rec, ((key, -1, len(rec)),))
 
-    def discard_locked(self, key: Hashable, key_bytes: bytes) -> bool:
-        """Remove ``key`` if it has a record (caller holds :meth:`exclusive`); whether it had."""
+    def discard_locked(self, key: Hashable) -> bool:
+        """Remove ``key`` if it has a record (caller holds :meth:`exclusive`); whether it had.
+
+        The key is encoded only when it has a record.
+        """
         try:
-            if self.fd is None or key not in self.index:
+            if key not in self.index:
                 return False
         except TypeError:  # unhashable: never in the index
             return False
-        rec = record(DELETE, key_bytes)
-        self.append_locked(rec, ((key, -1, len(rec)),))
+        self.append_locked(*self.delete_record(key))
         return True
 
     def append(
@@ -414,14 +476,10 @@ class RecordLog:
         written: it raises to write nothing (say, when the header read meanwhile
         names another serializer than the records were encoded with).
         """
-        with self.lock:
-            self._acquire(True)
-            try:
-                if check is not None:
-                    check()
-                self.append_locked(records, known)
-            finally:
-                self._release()
+        with self.exclusive():
+            if check is not None:
+                check()
+            self.append_locked(records, known)
 
     def append_locked(self, records: bytes, known: Known) -> None:
         """:meth:`append` for a caller holding :meth:`exclusive`; KeyError for a missing delete.

@@ -10,17 +10,21 @@ from typing import Any
 import pytest
 
 from klepto_core import recordlog
-from klepto_core.errors import CorruptEntryError, FormatError
+from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
 from klepto_core.recordlog import RecordLog
 
 
 def open_log(path: Path, **options: object) -> RecordLog:
     """A log keyed by UTF-8 strings, as a minimal archive would hold one."""
-    return RecordLog(str(path), lambda b: b.decode("utf-8"), label="test_log", **options)  # type: ignore[arg-type]
+    return RecordLog(
+        str(path),
+        lambda b: b.decode("utf-8"),
+        **{"encode_key": lambda key: str(key).encode("utf-8"), "label": "test_log", **options},  # type: ignore[arg-type]
+    )
 
 
 def put(log: RecordLog, key: str, value: bytes) -> None:
-    log.set(key, key.encode(), value)
+    log.set(key, value)
 
 
 def test_set_get_delete_and_a_second_handle(tmp_path: Path) -> None:
@@ -30,21 +34,49 @@ def test_set_get_delete_and_a_second_handle(tmp_path: Path) -> None:
     put(a, "k", b"v2")
     put(a, "j", b"")
     assert b.get("k") == b"v2" and b.get("j") == b"" and b.count() == 2
-    b.delete("j", b"j")
+    b.delete("j")
     assert a.keys() == ["k"] and not a.contains("j")
     with pytest.raises(KeyError):
         a.get("j")
     with pytest.raises(KeyError):
-        a.delete("j", b"j")
+        a.delete("j")
 
 
 def test_a_batch_is_one_append(tmp_path: Path) -> None:
     log = open_log(tmp_path / "x.log")
-    records = [recordlog.record(recordlog.SET, k.encode(), b"v" + k.encode()) for k in "abc"]
-    known = [(k, 1, len(r)) for k, r in zip("abc", records)]
-    log.append(b"".join(records), known)
+    put(log, "gone", b"1")
+    size = (tmp_path / "x.log").stat().st_size
+    records, known = log.set_records((k, b"v" + k.encode()) for k in "abc")
+    removal, removed = log.delete_record("gone")
+    log.append(records + removal, [*known, *removed])
     assert dict(log.items()) == {"a": b"va", "b": b"vb", "c": b"vc"}
     assert open_log(tmp_path / "x.log").get("c") == b"vc"
+    assert (tmp_path / "x.log").stat().st_size == size + len(records) + len(removal)
+
+
+def test_unhashable_keys_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    log = open_log(tmp_path / "x.log")
+    with pytest.raises(UnhashableKeyError, match="test_log: cannot store key"):
+        log.set_records([("a", b"1"), (["a", "list"], b"2")])  # type: ignore[list-item]
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_discard_locked_removes_a_key_only_if_it_has_a_record(tmp_path: Path) -> None:
+    encoded: list[object] = []
+
+    def encode(key: object) -> bytes:
+        encoded.append(key)
+        return str(key).encode()
+
+    log = open_log(tmp_path / "x.log", encode_key=encode)
+    put(log, "a", b"1")
+    encoded.clear()
+    with log.exclusive() as held:
+        assert held
+        assert log.discard_locked("a") and not log.discard_locked("a")
+        assert not log.discard_locked(["unhashable"])
+    assert encoded == ["a"]  # absent keys are never encoded (they may not be encodable)
+    assert open_log(tmp_path / "x.log").keys() == []
 
 
 def test_check_refuses_before_anything_is_written(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Two layouts, chosen by ``layout``:
 
-``"log"`` (the default)
+``"log"`` (the default for a new or empty directory, and one whose log holds records)
     Entries are checksummed records appended to ``<dirname>/memo.log`` (the
     :mod:`klepto_core.recordlog` format, as the file archive's). A write is one
     ``flock``-ed append, a read an index lookup and one ``pread``; other
@@ -10,9 +10,13 @@ Two layouts, chosen by ``layout``:
     damaged record raises CorruptEntryError naming the archive and the key.
 ``"klepto"``
     One sub-directory per key, klepto's own layout, for directories still shared
-    with klepto 0.2.8 processes (and the only layout for ``serialized=False``,
-    whose values are Python source, and ``memmode``, whose arrays are ``.npy``
-    files memory-mapped on read). Each value file is moved into place atomically;
+    with klepto 0.2.8 processes. It is the default for a directory that already
+    holds per-key entries and no log records (written by klepto, by klepto_core
+    before the log, or in this layout), so klepto processes sharing it keep
+    finding every key; ``layout="log"`` moves the keys it writes into the log
+    instead. It is the only layout for ``serialized=False``, whose values are
+    Python source, and ``memmode``, whose arrays are ``.npy`` files
+    memory-mapped on read. Each value file is moved into place atomically;
     entry names, value files and klepto's own entries are described in
     :mod:`klepto_archive_dir._entries`, which holds that layout.
 
@@ -59,10 +63,9 @@ from klepto_core.errors import (
     FormatError,
     InvalidArgumentError,
     SerializationError,
-    UnhashableKeyError,
 )
 from klepto_core.hookspecs import hookimpl
-from klepto_core.recordlog import DELETE, SET, RecordLog, record
+from klepto_core.recordlog import MAGIC, RecordLog, read_header
 from klepto_core.serializer import Serializer, get_serializer
 from klepto_core.types import PluginSpec
 
@@ -71,6 +74,8 @@ LOG_NAME = "memo.log"
 LOG, KLEPTO = "log", "klepto"
 #: set in the log's header once per-key entries may exist beside it
 PER_KEY_FLAG = "per_key_entries"
+#: bytes read from a log to tell whether it holds more than its header
+_HEADER_PEEK = 1 << 16
 
 
 class DirArchive(PerKeyEntries):
@@ -81,9 +86,10 @@ class DirArchive(PerKeyEntries):
     ``memmode`` (arrays memory-mapped on read), ``memsize`` (kept, unused),
     ``protocol`` (pickle protocol; a str picks JSON), ``fast`` (pickle protocol 5).
     New: ``serializer`` by name or object, ``durable`` (fsync each write),
-    ``layout``: ``"log"`` (the default: one record log) or ``"klepto"`` (a
+    ``layout``: ``"log"`` (one record log: the default) or ``"klepto"`` (a
     sub-directory per key, for directories klepto 0.2.8 processes share; the
-    default with ``serialized=False`` or ``memmode``, which need it).
+    default for a directory holding such entries and no log records, and with
+    ``serialized=False`` or ``memmode``, which need it).
     """
 
     __kind_name__: ClassVar[str] = "dir_archive"
@@ -112,8 +118,8 @@ class DirArchive(PerKeyEntries):
             compression, memmode, fast = 0, None, False
         elif compression or memmode:
             fast = True
-        layout = self._choose_layout(layout, serialized, memmode)
         root = os.path.abspath(dirname)
+        layout = self._choose_layout(layout, serialized, memmode, root)
         mode = 0o775 if permissions is None else permissions
         os.makedirs(root, mode=mode, exist_ok=True)
         compat = _needs_klepto_checks(root)
@@ -180,6 +186,7 @@ class DirArchive(PerKeyEntries):
             self._log = RecordLog(
                 os.path.join(root, LOG_NAME),
                 self._decode_log_key,
+                encode_key=self._log_key_bytes,
                 label=self._label(),
                 meta=self._log_meta,
                 on_header=self._read_log_header,
@@ -189,11 +196,17 @@ class DirArchive(PerKeyEntries):
             self._log.refresh()  # an existing log is read now (and refused now, if it must be)
 
     @classmethod
-    def _choose_layout(cls, layout: str | None, serialized: bool, memmode: str | None) -> str:
+    def _choose_layout(
+        cls, layout: str | None, serialized: bool, memmode: str | None, root: str
+    ) -> str:
+        """The layout asked for, checked; by default the log, but klepto's layout for values
+        that need it and for a directory written in it (see :func:`_written_per_key`)."""
         choices = cls.layouts
         needs_entries = not serialized or memmode is not None
         if layout is None:
-            return KLEPTO if needs_entries and KLEPTO in choices else choices[0]
+            if choices[0] == KLEPTO or KLEPTO not in choices:
+                return choices[0]
+            return KLEPTO if needs_entries or _written_per_key(root) else choices[0]
         if layout not in choices:
             raise InvalidArgumentError(
                 f"{cls.__kind_name__}: unknown layout {layout!r}; "
@@ -243,56 +256,27 @@ class DirArchive(PerKeyEntries):
                 f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
             ) from exc
 
-    def _discard_from_log(self, key: Hashable) -> bool:
-        """Delete ``key``'s record, if any (the caller holds the log's lock); whether it had one."""
-        log = self._log
-        try:
-            if log is None or log.fd is None or key not in log.index:
-                return False
-        except TypeError:  # unhashable: never in the log
-            return False
-        rec = record(DELETE, self._log_key_bytes(key))
-        log.append_locked(rec, ((key, -1, len(rec)),))
-        return True
-
     def _write_log(self, items: list[tuple[Hashable, Any]]) -> None:
-        """Append one record per item (one write); remove their per-key entries, if any."""
+        """Append one record per item (one write); remove their per-key entries, if any.
+
+        All under one hold of the log's lock: the header read on taking it may say
+        per-key entries exist, and another writer must not write one of these keys
+        as an entry between our append and the removal of its old entries.
+        """
         log = self._log
         assert log is not None
         encoded_with = self._serializer
-        parts: list[bytes] = []
-        known: list[tuple[Hashable, int, int]] = []
-        for key, payload in items:
-            try:
-                hash(key)  # the index is a dict: refuse what it cannot hold, before writing
-            except TypeError as exc:
-                raise UnhashableKeyError(f"{self._label()}: cannot store key: {exc}") from exc
-            key_bytes = self._log_key_bytes(key)
-            rec = record(SET, key_bytes, payload)
-            parts.append(rec)
-            known.append((key, len(key_bytes), len(rec)))
-        records = parts[0] if len(parts) == 1 else b"".join(parts)
-
-        def check() -> None:
+        records, known = log.set_records(items)
+        with log.exclusive():
             if self._serializer is not encoded_with:  # the log was made by another serializer
                 raise FormatError(
                     f"{self._label()}: its log was created meanwhile with the "
                     f"{self._log_serializer.name!r} serializer; nothing was written"
                 )
-
-        if not self._per_key:
-            log.append(records, known, check)
-            if not self._per_key:
-                return
-            with log.exclusive():  # the log's header (read while appending) says entries exist
+            log.append_locked(records, known)
+            if self._per_key:
                 for key, _payload in items:
                     self._drop_entries(key)
-            return
-        with log.exclusive():
-            check()
-            log.append_locked(records, known)
-            for key, _payload in items:
-                self._drop_entries(key)
 
     def _write_entries(self, items: list[tuple[Hashable, Any]]) -> None:
         """Write per-key entries under the log's lock (marking its header), dropping log records."""
@@ -306,7 +290,7 @@ class DirArchive(PerKeyEntries):
                 log.replace(log.compacted())  # tell log-layout handles to look for entries
             for key, payload in items:
                 self._put_entry(key, payload)
-                self._discard_from_log(key)
+                log.discard_locked(key)
 
     # -- encoding -------------------------------------------------------------------------
 
@@ -371,16 +355,10 @@ class DirArchive(PerKeyEntries):
             if not self._drop_entries(key):
                 raise KeyError(key)
             return
-        if not self._per_key:
-            try:
-                log.delete(key, self._log_key_bytes(key))
-                return
-            except (KeyError, TypeError, SerializationError):
-                if not self._per_key:  # else the log's header, just read, says entries exist
-                    raise KeyError(key) from None
         with log.exclusive(create=False):
-            found = self._discard_from_log(key)
-            found = self._drop_entries(key) or found
+            found = log.discard_locked(key)
+            if self._per_key:  # (the header, just read, may have said so)
+                found = self._drop_entries(key) or found
         if not found:
             raise KeyError(key)
 
@@ -483,6 +461,30 @@ class DirArchive(PerKeyEntries):
                     CorruptEntryError(self._label(), None, why) for why in self._log.unreadable
                 )
         return errors
+
+
+def _written_per_key(root: str) -> bool:
+    """Whether ``root`` holds per-key entries and no log records (no log, or a bare header).
+
+    Such a directory was written by klepto (or by klepto_core before the log, or
+    with ``layout="klepto"``, whose writers create the log only to lock it and
+    mark its header): a handle given no layout keeps writing it that way, so klepto
+    processes sharing it still find every key.
+    """
+    try:
+        if not _holds_entries(root):
+            return False
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    try:
+        with open(os.path.join(root, LOG_NAME), "rb") as handle:
+            data = handle.read(_HEADER_PEEK)
+    except (FileNotFoundError, IsADirectoryError):
+        return True
+    if MAGIC.startswith(data):  # empty, or a header cut short: no records
+        return True
+    found = read_header(data)
+    return found is not None and found[1] == len(data)
 
 
 dir_archive = archive_factory(DirArchive)

@@ -26,7 +26,6 @@ import io
 import os
 import re
 import shutil
-import threading
 from collections.abc import Hashable, Iterator
 from typing import Any
 
@@ -34,7 +33,7 @@ from klepto_archive_dir import _formats
 from klepto_core.archive_base import Archive
 from klepto_core.errors import SerializationError
 from klepto_core.pysource import to_source
-from klepto_core.recordlog import fsync_dir
+from klepto_core.recordlog import fsync_dir, unique_suffix
 from klepto_core.serializer import get_serializer
 
 PREFIX = "K_"
@@ -45,17 +44,6 @@ INPUTS = ("input.pkl", "input.json", "__args__.py")
 _JSON_FAMILY = ("json", "jsonpickle")
 _UNSAFE_SEARCH = re.compile(r"[-/.\\\x00]").search
 _MAX_NAME = 200
-
-_counter = 0
-_counter_lock = threading.Lock()
-
-
-def _unique() -> str:
-    """A name no other writer uses at the same time (the global RNG is left alone)."""
-    global _counter
-    with _counter_lock:
-        _counter += 1
-        return f"{os.getpid()}-{threading.get_ident()}-{_counter}"
 
 
 def readable(key: Hashable) -> bool:
@@ -353,7 +341,7 @@ class PerKeyEntries(Archive):
                     os.unlink(os.path.join(path, other))
 
     def _put(self, directory: str, name: str, data: bytes) -> None:
-        tmp = os.path.join(directory, f".tmp-{_unique()}")
+        tmp = os.path.join(directory, f".tmp-{unique_suffix()}")
         try:
             with open(tmp, "wb") as handle:
                 handle.write(data)
@@ -371,7 +359,7 @@ class PerKeyEntries(Archive):
 
     def _remove_entry(self, path: str) -> bool:
         """Rename the entry out of sight (atomic), then delete it; False if it was gone."""
-        grave = os.path.join(self._root, f"{PREFIX}.D_{_unique()}")
+        grave = os.path.join(self._root, f"{PREFIX}.D_{unique_suffix()}")
         try:
             os.rename(path, grave)
         except FileNotFoundError:

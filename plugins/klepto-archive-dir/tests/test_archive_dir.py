@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import pytest
-from klepto_archive_dir import LOG_NAME, DirArchive
+from klepto_archive_dir import LOG_NAME, DirArchive, entry_name
 
 from klepto_core import recordlog
 from klepto_core.archive_base import Archive
@@ -333,10 +333,30 @@ def test_compaction_keeps_the_live_entries(tmp_path: Path, monkeypatch) -> None:
 # -- per-key entries beside the log ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("with_log", [True, False], ids=["layout-klepto", "before-the-log"])
+def test_a_per_key_directory_keeps_its_layout_unless_the_log_is_asked_for(
+    tmp_path: Path, with_log: bool
+) -> None:
+    old = dir_archive(str(tmp_path / "d"), cached=False, layout="klepto")
+    old.update({"a": 1, (1, 2): "tuple", "b": 2})
+    if not with_log:  # as klepto_core wrote before the log: entries only
+        (tmp_path / "d" / LOG_NAME).unlink()
+    d = dir_archive(str(tmp_path / "d"), cached=False)
+    assert d.format == "klepto" and d.state["layout"] == "klepto"
+    d["c"] = 3
+    d["a"] = 10
+    assert entry_dirs(tmp_path / "d") == sorted(["K_a", "K_b", "K_c", entry_name((1, 2))])
+    assert dir_archive(str(tmp_path / "d"), cached=False).format == "klepto"
+    assert old.__asdict__() == {"a": 10, (1, 2): "tuple", "b": 2, "c": 3}
+    # once the log holds records, a handle given no layout writes to it
+    dir_archive(str(tmp_path / "d"), cached=False, layout="log")["c"] = 30
+    assert dir_archive(str(tmp_path / "d"), cached=False).format == "log+klepto"
+
+
 def test_old_klepto_core_entries_are_read_and_replaced(tmp_path: Path) -> None:
     old = dir_archive(str(tmp_path / "d"), cached=False, layout="klepto")  # the former layout
     old.update({"a": 1, (1, 2): "tuple", "b": 2})
-    d = dir_archive(str(tmp_path / "d"), cached=False)
+    d = dir_archive(str(tmp_path / "d"), cached=False, layout="log")
     assert d.__asdict__() == {"a": 1, (1, 2): "tuple", "b": 2} and d.format == "log+klepto"
     d["a"] = 10  # goes to the log; the entry it replaces is removed
     del d[(1, 2)]
@@ -356,6 +376,34 @@ def test_entries_written_later_by_another_layout_are_seen(tmp_path: Path) -> Non
     assert logged["y"] == 2 and logged["x"] == 3 and sorted(logged) == ["x", "y"]
     logged["y"] = 4
     assert per_key["y"] == 4 and len(per_key) == 2 and entry_dirs(tmp_path / "d") == ["K_x"]
+
+
+def test_a_per_key_write_landing_whenever_the_log_is_unlocked_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the log writer learns while appending that per-key entries exist; another process
+    # writes the same key as an entry the moment the log's lock is released: its value
+    # must survive (it is the last write), never be removed by the log writer's cleanup
+    root = str(tmp_path / "d")
+    logged = dir_archive(root, cached=False)  # on an empty directory: no entries looked for
+    per_key = dir_archive(root, cached=False, layout="klepto")
+    per_key["other"] = 0  # marks the log's header: entries may exist now
+    log = logged._log
+    assert log is not None
+    release = log._release
+    armed = [True]
+
+    def release_then_let_the_other_writer_in() -> None:
+        release()
+        if armed[0]:
+            armed[0] = False
+            per_key["k"] = "theirs"
+
+    monkeypatch.setattr(log, "_release", release_then_let_the_other_writer_in)
+    logged["k"] = "ours"
+    assert not armed[0]
+    for handle in (logged, per_key, dir_archive(root, cached=False)):
+        assert handle["k"] == "theirs" and sorted(handle, key=str) == ["k", "other"]
 
 
 # -- klepto's layout, written by klepto itself --------------------------------------------
@@ -399,19 +447,33 @@ def test_reads_klepto_dir_layout_with_every_key_kind(tmp_path: Path, layout: str
     assert dir_archive(str(tmp_path / "kd"), cached=False).__asdict__() == final
 
 
-def test_klepto_still_reads_its_entries_after_we_wrote_to_its_directory(tmp_path: Path) -> None:
+_KLEPTO_READS = """
+from klepto.archives import dir_archive
+d = dir_archive('kd', cached=False)
+print(d.get('abc'), d.get('spaced out'), d.get('new'))
+"""
+
+
+def test_klepto_sees_what_we_write_to_its_directory_by_default(tmp_path: Path) -> None:
     klepto(_KLEPTO_KEYS.format(opts=""), tmp_path)
-    d = dir_archive(str(tmp_path / "kd"), cached=False)  # the default layout: new keys to the log
+    d = dir_archive(str(tmp_path / "kd"), cached=False)  # klepto's directory: klepto's layout
+    assert d.format == "klepto"
+    d["abc"] = 2
+    d["new"] = "written"
+    again = dir_archive(str(tmp_path / "kd"), cached=False)  # its log (made to lock) holds no records
+    assert again.format == "klepto"
+    again["spaced out"] = 3
+    assert klepto(_KLEPTO_READS, tmp_path).split() == ["2", "3", "written"]
+
+
+def test_layout_log_moves_the_keys_written_out_of_klepto_s_sight(tmp_path: Path) -> None:
+    klepto(_KLEPTO_KEYS.format(opts=""), tmp_path)
+    d = dir_archive(str(tmp_path / "kd"), cached=False, layout="log")
+    d["abc"] = 2
     d["new"] = "in the log"
-    out = klepto(
-        """
-        from klepto.archives import dir_archive
-        d = dir_archive('kd', cached=False)
-        print(d['abc'], d['spaced out'], 'new' in d)
-        """,
-        tmp_path,
-    )
-    assert out.split() == ["1", "None", "False"]
+    assert d.format == "log+klepto" and d["abc"] == 2 and d["spaced out"] is None
+    assert klepto(_KLEPTO_READS, tmp_path).split() == ["None", "None", "None"]
+    assert dir_archive(str(tmp_path / "kd"), cached=False).format == "log+klepto"
 
 
 def test_reads_klepto_json_dirs(tmp_path: Path) -> None:

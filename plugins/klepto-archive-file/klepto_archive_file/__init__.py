@@ -27,7 +27,7 @@ from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
 from klepto_core import recordlog
 from klepto_core.archive_base import Archive, archive_factory
-from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
+from klepto_core.errors import CorruptEntryError, FormatError
 from klepto_core.hookspecs import hookimpl
 from klepto_core.recordlog import RecordLog
 from klepto_core.serializer import Serializer, get_serializer
@@ -108,6 +108,7 @@ class FileArchive(Archive):
         self._log = RecordLog(
             self._path,
             self._decode_key,
+            encode_key=self._key_bytes,
             label=self._label(),
             meta=self._log_meta,
             on_header=lambda meta: self._adopt_serializer(meta.get("serializer")),
@@ -183,13 +184,10 @@ class FileArchive(Archive):
 
     def _converted(self, extra: bytes) -> bytes:
         """A klepto pickle/JSON file's contents as a log (SerializationError if one won't store)."""
-        records = [self._log.header()]
-        for key, value in self._memo.items():
-            records.append(
-                recordlog.record(recordlog.SET, self._encode_key(key), self._encode(key, value))
-            )
-        records.append(extra)
-        return b"".join(records)
+        records, _known = self._log.set_records(
+            (key, self._encode(key, value)) for key, value in self._memo.items()
+        )
+        return self._log.header() + records + extra
 
     # -- writing --------------------------------------------------------------------------
 
@@ -258,19 +256,8 @@ class FileArchive(Archive):
     def _write_many(self, items: list[tuple[Hashable, Any]]) -> None:
         if not items:
             return
-        for key, _payload in items:
-            try:
-                hash(key)  # the index is a dict: refuse what it cannot hold, before writing
-            except TypeError as exc:
-                raise UnhashableKeyError(f"file_archive: cannot store key: {exc}") from exc
         encoded_with = self._serializer
-        parts: list[bytes] = []
-        known: list[tuple[Hashable, int, int]] = []
-        for key, payload in items:
-            key_bytes = self._key_bytes(key)
-            record = recordlog.record(recordlog.SET, key_bytes, payload)
-            parts.append(record)
-            known.append((key, len(key_bytes), len(record)))
+        records, known = self._log.set_records(items)
         loads = self._literal.loads
 
         def change(memo: dict[Hashable, Any]) -> None:
@@ -279,7 +266,7 @@ class FileArchive(Archive):
             else:
                 memo.update((key, loads(payload)) for key, payload in items)
 
-        self._commit(b"".join(parts), known, change, encoded_with)
+        self._commit(records, known, change, encoded_with)
 
     def update(self, *args: Any, **kwds: Any) -> None:
         """Store every entry given (see Archive.update); an empty update still counts as a save."""
@@ -294,12 +281,12 @@ class FileArchive(Archive):
         with self._lock:
             if not self._has(key):
                 raise KeyError(key)
-            record = recordlog.record(recordlog.DELETE, self._key_bytes(key))
+            record, known = self._log.delete_record(key)
 
             def change(memo: dict[Hashable, Any]) -> None:
                 del memo[key]
 
-            self._commit(record, [(key, -1, len(record))], change, None)
+            self._commit(record, known, change, None)
 
     def _keys(self) -> Iterable[Hashable]:
         with self._lock:
