@@ -112,8 +112,10 @@ class CacheDecorator:
         if single_flight:
             self._extras["single_flight"] = True
         if observers is not None:
-            from klepto_core.observer import resolve_observers
+            from klepto_core.observer import Observer, resolve_observers
 
+            if not isinstance(observers, str | Observer):
+                observers = list(observers)  # a generator is read once, here
             resolve_observers(observers)  # bad names fail here; kept as given, so a pickled
             self._extras["observers"] = observers  # decorator finds the process's plugin
 

@@ -248,8 +248,12 @@ def memoize(
                 value = peek(key, _MISS) if maxsize != 0 else _MISS
                 if value is not _MISS:  # a thread of this process computed it meanwhile
                     hits += 1
-                    if report_hit is not None:
-                        report_hit(key)
+                    if on_hit is not None:  # the policy's (and observers') hit, as a wrapper's
+                        try:
+                            on_hit(key)
+                        except KeyError:
+                            with lock:
+                                admitted(key)
                     return value
                 # written to the archive before the lock is released, so waiters find it
                 return computed(key, args, kwds, True)

@@ -78,6 +78,8 @@ def installed_observers() -> list[Observer]:
 
     found = []
     for name in REGISTRY.names("observer"):
+        if name in _broken:
+            continue  # failed before: not retried on every decoration
         try:
             found.append(_instance(name))
         except Exception as exc:
@@ -105,7 +107,7 @@ def resolve_observers(observers: Iterable[Any] | None) -> list[Observer]:
         return installed_observers()
     if isinstance(observers, str | Observer):
         observers = [observers]
-    out = []
+    out: list[Observer] = []
     for item in observers:
         if isinstance(item, str):
             out.append(_instance(item))

@@ -246,16 +246,20 @@ class RecordLog:
                 fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             except (FileNotFoundError, NotADirectoryError):
                 return
-            self.fd = fd
-            try:
-                st = os.fstat(fd)
-                data = os.pread(fd, st.st_size, 0)
-                self._stamp = (st.st_dev, st.st_ino, len(data), st.st_mtime_ns)
-                self._load(data)
-            except BaseException:
-                self._close_fd()  # the next operation reads the file again
-                self._reset()
-                raise
+            self._adopt(fd)
+
+    def _adopt(self, fd: int) -> None:
+        """Make the open file ``fd`` the current one and index it (thread lock held, reset)."""
+        self.fd = fd
+        try:
+            st = os.fstat(fd)
+            data = os.pread(fd, st.st_size, 0)
+            self._stamp = (st.st_dev, st.st_ino, len(data), st.st_mtime_ns)
+            self._load(data)
+        except BaseException:
+            self._close_fd()  # the next operation reads the file again
+            self._reset()
+            raise
 
     def _load(self, data: bytes) -> None:
         if data.startswith(MAGIC):
@@ -591,18 +595,36 @@ class RecordLog:
             return made
 
     def replace(self, content: bytes) -> None:
-        """Swap in new file contents atomically (caller holds :meth:`exclusive`; still does)."""
+        """Swap in new file contents atomically (caller holds :meth:`exclusive`; still does).
+
+        The new file is locked before it takes the old one's place, so the lock
+        passes from the old file to the new one with no moment between them in
+        which another writer could slip in.
+        """
         tmp = self._write_temp(content)
         try:
+            fd = os.open(tmp, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # no one else knows this file yet: granted at once
             os.replace(tmp, self.path)
         except BaseException:
+            os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         if self.durable:
             fsync_dir(os.path.dirname(self.path))
-        self.reload()  # closing the old file released its lock: take the new one's
-        self._acquire(True)
+        with self.lock:
+            # closing the old file frees its lock: its waiters find the new file and queue on it
+            self._close_fd()
+            self._reset()
+            self._pid = os.getpid()
+            self._generation += 1
+            self._adopt(fd)
 
     def remove(self) -> None:
         """Delete the file."""

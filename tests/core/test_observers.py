@@ -278,3 +278,69 @@ def test_with_no_observer_installed_a_hit_runs_no_observer_code() -> None:
     watched = klepto_core.cached(policy="lru", observers=[Recorder()])(square)
     watched(3)
     assert "Recorder.hit" in _python_calls_during(lambda: watched(3))
+
+
+def test_a_single_flight_hit_goes_through_the_policy_and_the_observers_alike() -> None:
+    import threading
+
+    from klepto_core.errors import ObserverError
+
+    class BadHit(Observer):
+        def hit(self, func: Callable[..., object], key: Hashable) -> None:
+            raise KeyError("oops")
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x: int) -> int:
+        started.set()
+        release.wait(10)
+        return x
+
+    func = klepto_core.cached(single_flight=True, observers=[BadHit()])(slow)
+    first = threading.Thread(target=func, args=(1,))
+    first.start()
+    started.wait(10)
+    outcome: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            func(1)  # waits for the first caller's lock, then finds its value in memory
+        except BaseException as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    release.set()
+    first.join(10)
+    waiter.join(10)
+    assert func.info().miss == 1
+    # the waiter's hit (under the lock, or a plain one if it came late) reached the observer,
+    # whose KeyError arrives as ObserverError either way
+    assert len(outcome) == 1 and isinstance(outcome[0], ObserverError)
+
+
+def test_a_broken_installed_observer_is_not_retried_on_every_decoration() -> None:
+    import warnings
+
+    made = []
+
+    def fails() -> Observer:
+        made.append(1)
+        raise RuntimeError("down")
+
+    klepto_core.register_plugin("observer", PluginSpec("flaky_metrics", fails))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for _ in range(5):
+                klepto_core.cached()(square)
+        assert len(made) == 1
+    finally:
+        REGISTRY.unregister("observer", "flaky_metrics")
+
+
+def test_observers_given_as_a_generator_are_all_kept() -> None:
+    mine = MissesOnly()
+    func = klepto_core.lru_cache(maxsize=2, observers=(o for o in [mine]))(square)
+    func(1)
+    assert mine.misses == 1

@@ -14,11 +14,13 @@ Two layouts, chosen by ``layout``:
     holds per-key entries and no log records (written by klepto, by klepto_core
     before the log, or in this layout), so klepto processes sharing it keep
     finding every key; ``layout="log"`` moves the keys it writes into the log
-    instead. It is the only layout for ``serialized=False``, whose values are
-    Python source, and ``memmode``, whose arrays are ``.npy`` files
-    memory-mapped on read. Each value file is moved into place atomically;
-    entry names, value files and klepto's own entries are described in
-    :mod:`klepto_archive_dir._entries`, which holds that layout.
+    instead. A directory shared with klepto processes from the start (still
+    empty when opened here) needs ``layout="klepto"`` given explicitly. It is
+    the only layout for ``serialized=False``, whose values are Python source,
+    and ``memmode``, whose arrays are ``.npy`` files memory-mapped on read.
+    Each value file is moved into place atomically; entry names, value files
+    and klepto's own entries are described in :mod:`klepto_archive_dir._entries`,
+    which holds that layout.
 
 Whatever the layout, everything already there is read: klepto's directories
 (``K_<str(key) with - -> _>``, including ``fast``/``compression`` entries and

@@ -406,6 +406,44 @@ def test_a_per_key_write_landing_whenever_the_log_is_unlocked_is_kept(
         assert handle["k"] == "theirs" and sorted(handle, key=str) == ["k", "other"]
 
 
+def test_rewriting_the_log_mid_write_never_lets_another_writer_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a torn tail makes the next write rewrite the log (temp file + rename); the writer must
+    # hold the new file's lock before it replaces the old one, so a per-key writer of the
+    # same key waits until the log writer is done instead of landing in between and being
+    # cleaned away
+    import threading
+
+    root = str(tmp_path / "d")
+    per_key = dir_archive(root, cached=False, layout="klepto")
+    per_key["seed"] = 0
+    logged = dir_archive(root, cached=False, layout="log")
+    logged["x"] = 1
+    with open(os.path.join(root, LOG_NAME), "ab") as handle:  # a writer killed mid-append
+        handle.write(recordlog.FRAME.pack(recordlog.RECORD, 1000, 0) + b"partial")
+    log = logged._log
+    assert log is not None
+    adopt = log._adopt
+    other: list[threading.Thread] = []
+
+    def adopt_while_the_other_writer_tries(fd: int) -> None:
+        adopt(fd)
+        if not other:
+            other.append(threading.Thread(target=per_key.__setitem__, args=("k", "theirs")))
+            other[0].start()
+            other[0].join(0.5)
+            assert other[0].is_alive()  # it waits for our lock on the new file
+
+    monkeypatch.setattr(log, "_adopt", adopt_while_the_other_writer_tries)
+    logged["k"] = "ours"
+    other[0].join(30)
+    assert not other[0].is_alive()
+    for handle in (logged, per_key, dir_archive(root, cached=False)):
+        assert handle["k"] == "theirs"  # the later write wins, and nothing is lost
+        assert sorted(handle, key=str) == ["k", "seed", "x"]
+
+
 # -- klepto's layout, written by klepto itself --------------------------------------------
 
 _KLEPTO_KEYS = """

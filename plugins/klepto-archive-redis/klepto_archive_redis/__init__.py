@@ -281,10 +281,10 @@ class RedisArchive(Archive):
         if cluster:
             server = _cluster_form(server)
         self._cluster = urlsplit(server).scheme.lower() in _CLUSTER_SCHEMES
-        if self._cluster and archive.startswith("}"):
+        if self._cluster and (not archive or archive.startswith("}")):
             raise InvalidArgumentError(
-                f"a redis cluster archive name cannot start with '}}' ({archive!r}): "
-                "its keys would not share one hash slot"
+                f"a redis cluster archive name cannot be empty or start with '}}' "
+                f"({archive!r}): its keys would not share one hash slot"
             )
         if ttl is not None and not _positive(ttl):
             raise InvalidArgumentError(f"ttl must be a positive number of seconds, got {ttl!r}")

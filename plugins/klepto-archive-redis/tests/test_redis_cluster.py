@@ -307,6 +307,8 @@ def test_cluster_option_mistakes_are_argument_errors(cluster: LocalCluster) -> N
         redis_archive("x", url=cluster.cluster_url, no_such_option=1, cached=False)
     with pytest.raises(InvalidArgumentError, match="hash slot"):
         redis_archive("}x", url=cluster.cluster_url, cached=False)
+    with pytest.raises(InvalidArgumentError, match="cannot be empty"):
+        open_archive(f"{cluster.cluster_url}?archive=")
 
 
 def test_a_cluster_that_goes_down_is_archive_unavailable() -> None:

@@ -234,6 +234,7 @@ class SqlTableArchive(Archive):
                 try:
                     return bool(conn.exec_driver_sql(take, (ident,)).scalar())
                 except Exception as error:
+                    conn.invalidate()  # the server may have granted it: never pool this session
                     raise db.unavailable(error) from None
 
             def release() -> None:

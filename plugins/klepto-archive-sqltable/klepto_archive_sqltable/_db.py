@@ -215,6 +215,7 @@ class Database:
         self._generation = 0  # bumped by close(): older raw connections are reopened
         self.engine = self._make_engine()
         self._lock_engine: Engine | None = None  # server-side locks' own connections
+        self._lock_engine_made = threading.Lock()
         self._ensure_database()
 
     # -- engine --------------------------------------------------------------------------
@@ -268,18 +269,17 @@ class Database:
         concurrent holders would exhaust it. This pool grows as needed instead.
         """
         self._check_fork()
-        engine = self._lock_engine
-        if engine is None:
-            connect_args = self.options.get("connect_args", {})
-            engine = sa.create_engine(
-                self.url,
-                connect_args=connect_args,
-                isolation_level="AUTOCOMMIT",
-                pool_size=1,
-                max_overflow=-1,
-                pool_pre_ping=True,
-            )
-            self._lock_engine = engine
+        with self._lock_engine_made:  # one engine, however many threads ask first
+            engine = self._lock_engine
+            if engine is None:
+                engine = self._lock_engine = sa.create_engine(
+                    self.url,
+                    connect_args=self.options.get("connect_args", {}),
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=1,
+                    max_overflow=-1,
+                    pool_pre_ping=True,
+                )
         try:
             return engine.connect()
         except exc.DBAPIError as error:
