@@ -173,10 +173,15 @@ def memoize(
             memory.pop(victim, None)
         return victims
 
-    def evicted(keys: Iterable[Hashable]) -> None:
-        # tell the observers, after the lock is released
-        for gone in keys:
-            report_evict(gone)  # type: ignore[misc]
+    def notify(
+        gone: Iterable[Hashable], event: Callable[[Hashable], None] | None, key: Hashable
+    ) -> None:
+        # after the lock is released: the observers hear what left memory, then this call
+        if report_evict is not None:
+            for victim in gone:
+                report_evict(victim)
+        if event is not None:
+            event(key)
 
     def loaded(key: Hashable) -> Any:
         # the value the archive holds for ``key`` (now also in memory), or _MISS
@@ -197,10 +202,8 @@ def memoize(
                     admitted(key)
                     if bounded:
                         gone = overflow(key)
-            if report_evict is not None and gone:
-                evicted(gone)
-            if report_load is not None:
-                report_load(key)
+            if report is not None:
+                notify(gone, report_load, key)
         return value
 
     def computed(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any], through: bool) -> Any:
@@ -215,10 +218,8 @@ def memoize(
             admitted(key)
             if bounded:
                 gone = overflow(key)
-        if report_evict is not None and gone:
-            evicted(gone)
-        if report_miss is not None:
-            report_miss(key)
+        if report is not None:
+            notify(gone, report_miss, key)
         return value
 
     def miss(key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:
