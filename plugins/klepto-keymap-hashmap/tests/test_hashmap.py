@@ -8,18 +8,63 @@ import pickle
 import subprocess
 import sys
 import textwrap
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from klepto_core import keymaps
 from klepto_core.keymap import Keymap
-from klepto_core.keymaps import NOSENTINEL, SENTINEL, hashmap, keymap
+from klepto_core.keymaps import SENTINEL, hashmap, keymap
 from klepto_core.stable import stable_digest
+from klepto_core.testing import KeymapConformance
 
 INT = int
+
+
+class TestConformance(KeymapConformance):
+    """Builtin hash: HashKeys carrying the raw key, so the raw key must be hashable."""
+
+    keymap_name = "hashmap"
+    lossy = True
+    accepts_unhashable = False
+    stable = False  # builtin hash of a str changes with the hash seed
+    klepto_name = "hashmap"
+    klepto_selector_values = (None, "md5", "sha1")
+
+    def compare_with_klepto(
+        self, options: dict[str, Any], call: Any, ours: tuple[str, Any], theirs: tuple[str, Any]
+    ) -> None:
+        args, kwds = call
+        if options["algorithm"] is None and options["sentinel"] is SENTINEL and ours[0] == "ok":
+            # divergence (see test_divergence_builtin_hash_of_a_sentinel_key): compare the raw key
+            raw_options = {k: v for k, v in options.items() if k != "algorithm"}
+            assert ours[1].raw == keymap(**raw_options)(*args, **kwds)
+            assert int(ours[1]) == hash(ours[1].raw)
+            assert theirs[0] == "ok"
+            return
+        assert ours[0] == theirs[0]
+        if ours[0] == "ok":
+            if options["algorithm"] is None:
+                assert int(ours[1]) == theirs[1]
+                # a key that is itself an int equals only that int (see the HashKey divergence)
+                if type(ours[1].raw) is not int:
+                    assert ours[1] == theirs[1]
+            else:
+                assert ours[1] == theirs[1]
+        else:
+            assert issubclass(ours[1], theirs[1])
+
+
+class TestConformanceMd5(KeymapConformance):
+    keymap_name = "hashmap"
+    keymap_options: ClassVar[dict[str, Any]] = {"algorithm": "md5"}
+    lossy = False
+
+
+class TestConformanceStable(KeymapConformance):
+    keymap_name = "hashmap"
+    keymap_options: ClassVar[dict[str, Any]] = {"algorithm": "stable"}
+    lossy = False
 
 
 def test_resolves_through_the_registry_to_the_plugin_class() -> None:
@@ -27,7 +72,6 @@ def test_resolves_through_the_registry_to_the_plugin_class() -> None:
 
     assert hashmap is HashKeymap
     assert issubclass(HashKeymap, Keymap)
-    assert "hashmap" in keymaps.__all__
 
 
 # -- klepto's outputs ------------------------------------------------------------
@@ -234,61 +278,6 @@ def test_stable_keys_are_identical_under_different_hash_seeds() -> None:
     first, second = _run(STABLE_CORPUS, "1"), _run(STABLE_CORPUS, "2")
     assert first == second
     assert len(first.split()) == 21
-
-
-# -- differential: same keys as klepto for random calls ------------------------------
-
-scalars = st.one_of(st.integers(), st.text(max_size=6), st.floats(allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
-names = st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True).filter(lambda n: n != "self")
-call_args = st.lists(values, max_size=4).map(tuple)
-call_kwds = st.dictionaries(names, values, max_size=3)
-
-OPTIONS = [
-    {"typed": typed, "flat": flat, "sentinel": sentinel, "algorithm": algorithm}
-    for algorithm in (None, "md5", "sha1")
-    for typed in (False, True)
-    for flat in (True, False)
-    for sentinel in (NOSENTINEL, SENTINEL)
-]
-
-
-def _outcome(make: Any) -> tuple[str, Any]:
-    try:
-        return ("ok", make())
-    except Exception as exc:
-        return ("error", type(exc))
-
-
-@pytest.mark.parametrize("options", OPTIONS, ids=repr)
-@given(args=call_args, kwds=call_kwds)
-@settings(max_examples=50, deadline=None)
-def test_keys_equal_kleptos(
-    options: dict[str, Any], args: tuple[Any, ...], kwds: dict[str, Any]
-) -> None:
-    kk = pytest.importorskip("klepto.keymaps")
-    with_sentinel = options["sentinel"] is SENTINEL
-    theirs_options = dict(options, sentinel=kk.SENTINEL if with_sentinel else kk.NOSENTINEL)
-    ours = _outcome(lambda: hashmap(**options)(*args, **kwds))
-    theirs = _outcome(lambda: kk.hashmap(**theirs_options)(*args, **kwds))
-    if options["algorithm"] is None and with_sentinel and ours[0] == "ok":
-        # divergence (see test_divergence_builtin_hash_of_a_sentinel_key): compare the raw key
-        raw_options = {k: v for k, v in options.items() if k != "algorithm"}
-        assert ours[1].raw == keymap(**raw_options)(*args, **kwds)
-        assert int(ours[1]) == hash(ours[1].raw)
-        assert theirs[0] == "ok"
-        return
-    assert ours[0] == theirs[0]
-    if ours[0] == "ok":
-        if options["algorithm"] is None:
-            assert int(ours[1]) == theirs[1]
-            # a key that is itself an int equals only that int (see the HashKey divergence test)
-            if type(ours[1].raw) is not int:
-                assert ours[1] == theirs[1]
-        else:
-            assert ours[1] == theirs[1]
-    else:
-        assert issubclass(ours[1], theirs[1])
 
 
 def test_divergence_builtin_hash_of_a_sentinel_key() -> None:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from klepto_core import keymaps
 from klepto_core.keymap import Keymap
 from klepto_core.keymaps import NOSENTINEL, SENTINEL, keymap
+from klepto_core.testing import KeymapConformance
 
 INT = int
+
+
+class TestConformance(KeymapConformance):
+    keymap_name = "keymap"
+    lossy = False
+    identity = True
+    accepts_unhashable = False  # the key holds the arguments themselves
+    klepto_name = "keymap"
 
 
 def test_resolves_through_the_registry_to_the_plugin_class() -> None:
@@ -21,9 +27,6 @@ def test_resolves_through_the_registry_to_the_plugin_class() -> None:
 
     assert keymap is RawKeymap
     assert issubclass(RawKeymap, Keymap)
-    assert RawKeymap.identity is True
-    assert RawKeymap.lossy is False
-    assert "keymap" in keymaps.__all__
 
 
 @pytest.mark.parametrize(
@@ -109,57 +112,8 @@ def test_chain_formats_with_the_outer_keymap_then_applies_the_inner_one() -> Non
     assert chained.inner(1) == keymap(typed=True)(1)
 
 
-def test_keymaps_pickle_with_their_options() -> None:
-    km = keymap(typed=True, sentinel=SENTINEL)
-    clone = pickle.loads(pickle.dumps(km))
-    assert clone(1, c=3) == km(1, c=3)
-    assert clone.sentinel is SENTINEL
-
-
 def test_stub_decoder_of_a_raw_keymap_is_the_identity() -> None:
     km = keymap()
     key = km([1, 2, 3])
     assert keymaps._stub_decoder(km)(key)[0] == [1, 2, 3]
     assert keymaps._stub_decoder(None)(key) is key
-
-
-# -- differential: same keys as klepto for random calls ------------------------------
-
-scalars = st.one_of(st.integers(), st.text(max_size=6), st.floats(allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
-names = st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True).filter(lambda n: n != "self")
-call_args = st.lists(values, max_size=4).map(tuple)
-call_kwds = st.dictionaries(names, values, max_size=3)
-
-OPTIONS = [
-    {"typed": typed, "flat": flat, "sentinel": sentinel}
-    for typed in (False, True)
-    for flat in (True, False)
-    for sentinel in (NOSENTINEL, SENTINEL)
-]
-
-
-def _as_ours(obj: Any, klepto_keymaps: Any) -> Any:
-    """klepto's key with its SENTINEL object replaced by ours (the only object that differs)."""
-    if obj is klepto_keymaps.SENTINEL:
-        return SENTINEL
-    if type(obj) is tuple:
-        return tuple(_as_ours(o, klepto_keymaps) for o in obj)
-    return obj
-
-
-@pytest.mark.parametrize("options", OPTIONS, ids=repr)
-@given(args=call_args, kwds=call_kwds)
-@settings(max_examples=50, deadline=None)
-def test_keys_equal_kleptos(
-    options: dict[str, Any], args: tuple[Any, ...], kwds: dict[str, Any]
-) -> None:
-    kk = pytest.importorskip("klepto.keymaps")
-    theirs_options = dict(
-        options, sentinel=kk.SENTINEL if options["sentinel"] is SENTINEL else kk.NOSENTINEL
-    )
-    ours = keymap(**options)(*args, **kwds)
-    theirs = _as_ours(kk.keymap(**theirs_options)(*args, **kwds), kk)
-    assert ours == theirs
-    assert type(ours) is type(theirs)
-    assert repr(ours) == repr(theirs)

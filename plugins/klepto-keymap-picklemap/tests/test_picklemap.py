@@ -4,20 +4,57 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from klepto_core import keymaps
 from klepto_core.errors import InvalidArgumentError
 from klepto_core.keymap import Keymap
-from klepto_core.keymaps import NOSENTINEL, SENTINEL, keymap, picklemap
+from klepto_core.keymaps import SENTINEL, keymap, picklemap
+from klepto_core.testing import KeymapConformance
 
 INT = int
 ARGS, KWDS = (1, 2), {"a": 3, "b": 4}
 DILL_KEY = b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00(K\x01K\x02\x8c\x01c\x94K\x03t\x94."
+
+
+PICKLERS = {"pickle", "dill", "cloudpickle"}
+
+
+class TestConformance(KeymapConformance):
+    keymap_name = "picklemap"
+    lossy = False
+    identity = False
+    klepto_name = "picklemap"
+    klepto_selector_values = (None, "pickle", "dill", "json", "cloudpickle", "jsonpickle")
+
+    def compare_with_klepto(
+        self, options: dict[str, Any], call: Any, ours: tuple[str, Any], theirs: tuple[str, Any]
+    ) -> None:
+        serializer = options["serializer"]
+        if serializer is not None:
+            pytest.importorskip(serializer)
+        if options["sentinel"] is SENTINEL and (
+            serializer in PICKLERS or serializer == "jsonpickle"
+        ):
+            # divergence (see test_divergence_a_pickled_sentinel_is_ours): same key once loaded
+            assert ours[0] == theirs[0] == "ok"
+            loaded = __import__(serializer).loads(ours[1])
+            args, kwds = call
+            raw = keymap(**{k: v for k, v in options.items() if k != "serializer"})(*args, **kwds)
+            assert repr(loaded) == repr(raw)  # jsonpickle rebuilds a new _Sentinel: compare reprs
+            if serializer in PICKLERS:
+                assert loaded == raw
+            return
+        assert ours == theirs
+
+
+class TestConformancePickled(KeymapConformance):
+    """Keys as pickle bytes rather than the default repr text."""
+
+    keymap_name = "picklemap"
+    keymap_options: ClassVar[dict[str, Any]] = {"serializer": "pickle"}
 
 
 def test_resolves_through_the_registry_to_the_plugin_class() -> None:
@@ -25,8 +62,6 @@ def test_resolves_through_the_registry_to_the_plugin_class() -> None:
 
     assert picklemap is PickleKeymap
     assert issubclass(PickleKeymap, Keymap)
-    assert PickleKeymap.lossy is False and PickleKeymap.identity is False
-    assert "picklemap" in keymaps.__all__
 
 
 def test_direct_calls_match_klepto() -> None:
@@ -115,58 +150,6 @@ def test_stub_decoder_of_a_repr_picklemap_never_runs_code() -> None:
     with pytest.raises(ValueError):
         keymaps._stub_decoder(picklemap())("exit(3)")
     assert keymaps._stub_decoder("not-a-known-name")("exit(3)") == "exit(3)"
-
-
-# -- differential: same keys as klepto for random calls ------------------------------
-
-scalars = st.one_of(st.integers(), st.text(max_size=6), st.floats(allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
-names = st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True).filter(lambda n: n != "self")
-call_args = st.lists(values, max_size=4).map(tuple)
-call_kwds = st.dictionaries(names, values, max_size=3)
-
-SERIALIZERS = [None, "pickle", "dill", "json", "cloudpickle", "jsonpickle"]
-PICKLERS = {"pickle", "dill", "cloudpickle"}
-OPTIONS = [
-    {"typed": typed, "flat": flat, "sentinel": sentinel, "serializer": serializer}
-    for serializer in SERIALIZERS
-    for typed in (False, True)
-    for flat in (True, False)
-    for sentinel in (NOSENTINEL, SENTINEL)
-]
-
-
-def _outcome(make: Any) -> tuple[str, Any]:
-    try:
-        return ("ok", make())
-    except Exception as exc:
-        return ("error", type(exc))
-
-
-@pytest.mark.parametrize("options", OPTIONS, ids=repr)
-@given(args=call_args, kwds=call_kwds)
-@settings(max_examples=50, deadline=None)
-def test_keys_equal_kleptos(
-    options: dict[str, Any], args: tuple[Any, ...], kwds: dict[str, Any]
-) -> None:
-    kk = pytest.importorskip("klepto.keymaps")
-    serializer = options["serializer"]
-    if serializer is not None:
-        pytest.importorskip(serializer)
-    with_sentinel = options["sentinel"] is SENTINEL
-    theirs_options = dict(options, sentinel=kk.SENTINEL if with_sentinel else kk.NOSENTINEL)
-    ours = _outcome(lambda: picklemap(**options)(*args, **kwds))
-    theirs = _outcome(lambda: kk.picklemap(**theirs_options)(*args, **kwds))
-    if with_sentinel and (serializer in PICKLERS or serializer == "jsonpickle"):
-        # divergence (see test_divergence_a_pickled_sentinel_is_ours): same key once loaded
-        assert ours[0] == theirs[0] == "ok"
-        loaded = __import__(serializer).loads(ours[1])
-        raw = keymap(**{k: v for k, v in options.items() if k != "serializer"})(*args, **kwds)
-        assert repr(loaded) == repr(raw)  # jsonpickle rebuilds a new _Sentinel: compare reprs
-        if serializer in PICKLERS:
-            assert loaded == raw
-        return
-    assert ours == theirs
 
 
 def test_divergence_a_pickled_sentinel_is_ours() -> None:

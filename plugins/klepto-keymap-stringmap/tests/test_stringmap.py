@@ -7,15 +7,22 @@ import pickle
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from klepto_core import keymaps
 from klepto_core.keymap import Keymap
-from klepto_core.keymaps import NOSENTINEL, SENTINEL, stringmap
+from klepto_core.keymaps import SENTINEL, stringmap
+from klepto_core.testing import KeymapConformance
 
 INT = int
 ARGS, KWDS = (1, 2), {"a": 3, "b": 4}
+
+
+class TestConformance(KeymapConformance):
+    keymap_name = "stringmap"
+    lossy = False
+    identity = False
+    klepto_name = "stringmap"
+    klepto_selector_values = (None, "str", "repr", "ascii", "utf_8", "utf-8", "latin_1")
 
 
 def test_resolves_through_the_registry_to_the_plugin_class() -> None:
@@ -23,8 +30,6 @@ def test_resolves_through_the_registry_to_the_plugin_class() -> None:
 
     assert stringmap is StringKeymap
     assert issubclass(StringKeymap, Keymap)
-    assert StringKeymap.lossy is False and StringKeymap.identity is False
-    assert "stringmap" in keymaps.__all__
 
 
 @pytest.mark.parametrize(
@@ -109,42 +114,3 @@ def test_stub_decoder_refuses_code() -> None:
     decode = keymaps._stub_decoder(stringmap())
     with pytest.raises(ValueError):
         decode("__import__('os').getcwd()")
-
-
-# -- differential: same keys as klepto for random calls ------------------------------
-
-scalars = st.one_of(st.integers(), st.text(max_size=6), st.floats(allow_nan=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
-names = st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True).filter(lambda n: n != "self")
-call_args = st.lists(values, max_size=4).map(tuple)
-call_kwds = st.dictionaries(names, values, max_size=3)
-
-OPTIONS = [
-    {"typed": typed, "flat": flat, "sentinel": sentinel, "encoding": encoding}
-    for encoding in (None, "str", "repr", "ascii", "utf_8", "utf-8", "latin_1")
-    for typed in (False, True)
-    for flat in (True, False)
-    for sentinel in (NOSENTINEL, SENTINEL)
-]
-
-
-def _outcome(make: Any) -> tuple[str, Any]:
-    try:
-        return ("ok", make())
-    except Exception as exc:
-        return ("error", type(exc))
-
-
-@pytest.mark.parametrize("options", OPTIONS, ids=repr)
-@given(args=call_args, kwds=call_kwds)
-@settings(max_examples=50, deadline=None)
-def test_keys_equal_kleptos(
-    options: dict[str, Any], args: tuple[Any, ...], kwds: dict[str, Any]
-) -> None:
-    kk = pytest.importorskip("klepto.keymaps")
-    theirs_options = dict(
-        options, sentinel=kk.SENTINEL if options["sentinel"] is SENTINEL else kk.NOSENTINEL
-    )
-    ours = _outcome(lambda: stringmap(**options)(*args, **kwds))
-    theirs = _outcome(lambda: kk.stringmap(**theirs_options)(*args, **kwds))
-    assert ours == theirs
