@@ -8,12 +8,10 @@ one-table-per-key database in a subprocess to prove it stays readable.
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import contextlib
 import pickle
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
@@ -22,20 +20,8 @@ import dill
 import pytest
 import sqlalchemy as sa
 from klepto_archive_sql import DEFAULT_TABLE
+from klepto_archive_sqltable import testing as helpers
 from klepto_archive_sqltable._db import normalize_url
-from klepto_archive_sqltable.testing import (
-    add_foreign_table,
-    create_database,
-    database_exists,
-    drop_database,
-    drop_tables,
-    engine_for,
-    raw_rows,
-    set_raw_value,
-    table_names,
-    unique_name,
-    with_database,
-)
 
 from klepto_core import lru_cache
 from klepto_core.api import open_archive
@@ -53,10 +39,10 @@ SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": 
 
 class _SqlSuite(ArchiveConformance):
     def corrupt(self, archive: Archive, key: Hashable) -> None:
-        set_raw_value(archive, str(key), b"\x80\x04not a pickle")
+        helpers.set_raw_value(archive, str(key), b"\x80\x04not a pickle")
 
     def add_foreign(self, archive: Archive) -> Callable[[], bool]:
-        return add_foreign_table(archive.name)[1]
+        return helpers.add_foreign_table(archive.name)[1]
 
 
 class TestSqlSQLiteFile(_SqlSuite):
@@ -71,16 +57,7 @@ class TestSqlSQLiteMemory(_SqlSuite):
         return sql_archive(cached=False)  # type: ignore[no-any-return]
 
     def add_foreign(self, archive: Archive) -> Callable[[], bool]:
-        engine = archive._db.engine  # type: ignore[attr-defined]
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, note TEXT)")
-            conn.exec_driver_sql("INSERT INTO users VALUES (1, 'mine')")
-
-        def still_there() -> bool:
-            with engine.connect() as conn:
-                return conn.exec_driver_sql("SELECT id, note FROM users").all() == [(1, "mine")]
-
-        return still_there
+        return helpers.add_foreign_table(archive._db.engine)[1]  # type: ignore[attr-defined]
 
 
 class _ServerSuite(_SqlSuite):
@@ -90,14 +67,11 @@ class _ServerSuite(_SqlSuite):
 
     @pytest.fixture(autouse=True)
     def _cleanup(self) -> Any:
-        self._made: list[str] = []
-        yield
-        for url in self._made:
-            drop_database(url)
+        with contextlib.ExitStack() as self._databases:
+            yield
 
     def make_archive(self, tmp_path: Path) -> Archive:
-        url = with_database(SERVERS[self.server](), unique_name("kc_sql"))
-        self._made.append(url)
+        url = self._databases.enter_context(helpers.new_database(SERVERS[self.server](), "kc_sql"))
         return sql_archive(url, cached=False)  # type: ignore[no-any-return]
 
 
@@ -117,16 +91,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'memo.db'}"
         return
-    url = with_database(SERVERS[request.param](), unique_name("kc_sql"))
-    create_database(url)
-    yield url
-    drop_database(url)
+    with helpers.new_database(SERVERS[request.param](), "kc_sql") as url:
+        helpers.create_database(url)
+        yield url
 
 
 def write_klepto_layout(db_url: str, entries: dict[str, Any]) -> None:
     """klepto's sql_archive layout: a table per key, its value in the row keyed 'Kkeyqwg907'."""
     meta = sa.MetaData()
-    with engine_for(db_url) as engine, engine.begin() as conn:
+    with helpers.engine_for(db_url) as engine, engine.begin() as conn:
         for key, value in entries.items():
             t = sa.Table(
                 key,
@@ -147,14 +120,14 @@ def test_entries_live_in_one_table_whatever_the_keys(db_url: str) -> None:
     archive = sql_archive(db_url, cached=False)
     keys: list[Hashable] = ["a", 7, "7", (1, 2), None, "x" * 400]
     archive.update({k: i for i, k in enumerate(keys)})
-    assert table_names(db_url) == [DEFAULT_TABLE]
+    assert helpers.table_names(db_url) == [DEFAULT_TABLE]
     assert {k: archive[k] for k in keys} == {k: i for i, k in enumerate(keys)}
     assert set(archive.keys()) == set(keys) and len(archive) == len(keys)
 
 
 def test_foreign_tables_are_neither_keys_nor_cleared(db_url: str) -> None:
     archive = sql_archive(db_url, cached=False)
-    name, still_there = add_foreign_table(db_url)
+    name, still_there = helpers.add_foreign_table(db_url)
     archive["a"] = 1
     assert list(archive) == ["a"] and name not in archive
     archive.clear()
@@ -162,8 +135,8 @@ def test_foreign_tables_are_neither_keys_nor_cleared(db_url: str) -> None:
     archive["b"] = 2
     archive.__drop__()  # drops this archive's table, keeps the foreign one and the database
     assert still_there()
-    assert table_names(db_url) == [name]
-    drop_tables(db_url, [name])
+    assert helpers.table_names(db_url) == [name]
+    helpers.drop_tables(db_url, [name])
 
 
 def test_evicted_entries_load_back_through_a_cache() -> None:
@@ -185,7 +158,7 @@ def test_evicted_entries_load_back_through_a_cache() -> None:
 def test_the_entries_table_can_be_chosen(db_url: str) -> None:
     archive = sql_archive(db_url, cached=False, table="mine")
     archive["a"] = 1
-    assert table_names(db_url) == ["mine"]
+    assert helpers.table_names(db_url) == ["mine"]
     assert archive.state["table"] == "mine"
     again = pickle.loads(pickle.dumps(archive))
     assert again["a"] == 1 and again.state == archive.state
@@ -194,7 +167,7 @@ def test_the_entries_table_can_be_chosen(db_url: str) -> None:
 def test_str_keys_in_the_entries_table_use_klepto_sqltable_layout(db_url: str) -> None:
     archive = sql_archive(db_url, cached=False)
     archive["a"] = [1]
-    assert raw_rows(archive)["a"] == (dill.dumps([1], protocol=4), None)
+    assert helpers.raw_rows(archive)["a"] == (dill.dumps([1], protocol=4), None)
 
 
 # -- klepto's one-table-per-key databases -----------------------------------------------------------
@@ -202,25 +175,25 @@ def test_str_keys_in_the_entries_table_use_klepto_sqltable_layout(db_url: str) -
 
 def test_one_table_per_key_databases_are_read_and_migrated(db_url: str) -> None:
     write_klepto_layout(db_url, {"a": 1, "b": [1, 2, "x"], "7": "seven"})
-    foreign, still_there = add_foreign_table(db_url)
+    foreign, still_there = helpers.add_foreign_table(db_url)
     archive = sql_archive(db_url, cached=False)
     assert archive.__asdict__() == {"a": 1, "b": [1, 2, "x"], "7": "seven"}
     assert len(archive) == 3 and "b" in archive and foreign not in archive
     archive["a"] = "new"  # a rewrite moves the entry into the entries table
     assert archive["a"] == "new" and len(archive) == 3
-    assert "a" not in table_names(db_url)
+    assert "a" not in helpers.table_names(db_url)
     del archive["b"]
-    assert "b" not in archive and "b" not in table_names(db_url)
+    assert "b" not in archive and "b" not in helpers.table_names(db_url)
     archive.clear()
     assert len(archive) == 0 and still_there()
-    assert sorted(table_names(db_url)) == sorted([DEFAULT_TABLE, foreign])
-    drop_tables(db_url, [foreign])
+    assert sorted(helpers.table_names(db_url)) == sorted([DEFAULT_TABLE, foreign])
+    helpers.drop_tables(db_url, [foreign])
 
 
 def test_a_klepto_table_without_its_row_is_reported_corrupt(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'k.db'}"
     write_klepto_layout(url, {"a": 1})
-    with engine_for(url) as engine, engine.begin() as conn:
+    with helpers.engine_for(url) as engine, engine.begin() as conn:
         conn.exec_driver_sql('DELETE FROM "a"')
     archive = sql_archive(url, cached=False)
     with pytest.raises(CorruptEntryError) as info:
@@ -228,24 +201,8 @@ def test_a_klepto_table_without_its_row_is_reported_corrupt(tmp_path: Path) -> N
     assert info.value.key == "a" and "sql_archive" in str(info.value)
 
 
-def run_klepto(code: str, cwd: Path) -> str:
-    """Run ``code`` with klepto 0.2.8 in a subprocess (the oracle is never imported here)."""
-    if importlib.util.find_spec("klepto") is None:
-        pytest.skip("klepto (the oracle) is not installed")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_reads_a_database_written_by_klepto(tmp_path: Path) -> None:
-    run_klepto(
+    helpers.run_klepto(
         """
         from klepto.archives import sql_archive
         s = sql_archive('sqlite:///k.db', cached=False)
@@ -292,30 +249,24 @@ def test_server_urls_without_a_database_get_kleptos_default(given: str, url: str
 @pytest.mark.parametrize("server", ["postgresql", "mariadb"])
 def test_a_missing_database_is_created_and_drop_removes_it(server: str) -> None:
     """klepto's test_new: open a database that does not exist, then __drop__ it."""
-    url = with_database(SERVERS[server](), unique_name("kc_new"))
-    try:
+    with helpers.new_database(SERVERS[server](), "kc_new") as url:
         archive = sql_archive(url, cached=False)
         archive["a"] = 1
-        assert database_exists(url)
+        assert helpers.database_exists(url)
         archive.__drop__()  # it created the database and nothing else is in it
-        assert not database_exists(url)
-    finally:
-        drop_database(url)
+        assert not helpers.database_exists(url)
 
 
 @pytest.mark.parametrize("server", ["postgresql", "mariadb"])
 def test_drop_keeps_a_database_the_archive_did_not_create(server: str) -> None:
-    url = with_database(SERVERS[server](), unique_name("kc_keep"))
-    try:
+    with helpers.new_database(SERVERS[server](), "kc_keep") as url:
         sql_archive(url, cached=False).close()  # someone else created it
         archive = sql_archive(url, cached=False)
         archive["a"] = 1
         archive.__drop__()
-        assert database_exists(url) and table_names(url) == []
+        assert helpers.database_exists(url) and helpers.table_names(url) == []
         archive.__drop__(database=True)
-        assert not database_exists(url)
-    finally:
-        drop_database(url)
+        assert not helpers.database_exists(url)
 
 
 def test_drop_deletes_a_sqlite_file_only_when_nothing_else_is_in_it(tmp_path: Path) -> None:
@@ -325,7 +276,7 @@ def test_drop_deletes_a_sqlite_file_only_when_nothing_else_is_in_it(tmp_path: Pa
     archive.__drop__()
     assert not path.exists()
     archive = sql_archive(f"sqlite:///{path}", cached=False)
-    _, still_there = add_foreign_table(f"sqlite:///{path}")
+    _, still_there = helpers.add_foreign_table(f"sqlite:///{path}")
     archive.__drop__()
     assert path.exists() and still_there()
     archive.__drop__(database=False)
@@ -350,16 +301,9 @@ def test_open_archive_with_the_sql_scheme(tmp_path: Path) -> None:
 def test_local_paths_name_the_sqlite_file_and_its_companions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "p.db"
-    expected = [str(path), f"{path}-wal", f"{path}-journal", f"{path}-shm"]
-    backend = sql_archive.__backend__
-    assert backend.local_paths(f"sqlite:///{path}") == expected
-    assert backend.local_paths(f"sqlite:///{path}?timeout=5") == expected
-    archive = sql_archive(f"sqlite:///{path}", cached=False)
-    archive["a"] = 1
-    assert {str(p) for p in tmp_path.iterdir()} <= set(expected) and path.exists()
+    expected = helpers.check_sqlite_local_paths(sql_archive, tmp_path / "p.db", ["?timeout=5"])
     monkeypatch.chdir(tmp_path)  # a bare name is a SQLite file in the working directory
-    assert backend.local_paths("p.db") == expected
+    assert sql_archive.__backend__.local_paths("p.db") == expected
 
 
 @pytest.mark.parametrize(

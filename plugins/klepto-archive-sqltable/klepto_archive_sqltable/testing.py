@@ -1,4 +1,4 @@
-"""Helpers the sql archive test suites share: unique names, raw SQL access, cleanup.
+"""Helpers the sql archive test suites share: unique names, raw SQL access, cleanup, klepto.
 
 Tests run against real databases (SQLite files, PostgreSQL, MariaDB), so each
 test works in its own table or database and removes it afterwards; these
@@ -8,10 +8,17 @@ helpers do that with plain SQLAlchemy, outside the archive under test.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
@@ -76,6 +83,16 @@ def create_database(url: str) -> None:
         conn.exec_driver_sql(f"CREATE DATABASE {quote(engine, parsed.database or '')}")
 
 
+@contextlib.contextmanager
+def new_database(server_url: str, prefix: str = "kc_db") -> Iterator[str]:
+    """``server_url`` pointing at a database that does not exist yet, dropped afterwards if made."""
+    url = with_database(server_url, unique_name(prefix))
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
 def database_exists(url: str) -> bool:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -88,17 +105,25 @@ def database_exists(url: str) -> bool:
         return conn.exec_driver_sql(query, {"n": parsed.database}).first() is not None
 
 
-def add_foreign_table(url: str) -> tuple[str, Callable[[], bool]]:
-    """Create a table no archive owns, holding one row; return its name and 'is it intact?'."""
+def add_foreign_table(where: str | Engine) -> tuple[str, Callable[[], bool]]:
+    """Create a table no archive owns, holding one row; return its name and 'is it intact?'.
+
+    ``where`` is a database URL, or the engine of an in-memory SQLite database
+    (which no other engine can see).
+    """
+
+    def connected() -> contextlib.AbstractContextManager[Engine]:
+        return contextlib.nullcontext(where) if isinstance(where, Engine) else engine_for(where)
+
     name = unique_name("foreign")
-    with engine_for(url) as engine, engine.begin() as conn:
+    with connected() as engine, engine.begin() as conn:
         conn.exec_driver_sql(
             f"CREATE TABLE {quote(engine, name)} (id INTEGER PRIMARY KEY, note VARCHAR(20))"
         )
         conn.exec_driver_sql(f"INSERT INTO {quote(engine, name)} VALUES (1, 'mine')")
 
     def still_there() -> bool:
-        with engine_for(url) as engine, engine.connect() as conn:
+        with connected() as engine, engine.connect() as conn:
             try:
                 rows = conn.exec_driver_sql(f"SELECT id, note FROM {quote(engine, name)}").all()
             except sa.exc.DBAPIError:
@@ -124,3 +149,38 @@ def raw_rows(archive: Any) -> dict[str, tuple[Any, ...]]:
     return {
         row[0]: tuple(bytes(v) if isinstance(v, memoryview) else v for v in row[1:]) for row in rows
     }
+
+
+def run_klepto(code: str, cwd: Path) -> str:
+    """Run ``code`` with klepto 0.2.8 in a subprocess, return its stdout (never imports klepto).
+
+    Skips the test when klepto is not installed; fails it when the code fails.
+    """
+    if importlib.util.find_spec("klepto") is None:
+        pytest.skip("klepto (the oracle) is not installed")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def check_sqlite_local_paths(factory: Any, path: Path, queries: list[str]) -> list[str]:
+    """Check what ``factory``'s backend reports as local paths for the SQLite file ``path``.
+
+    The file and its -wal, -journal and -shm companions, whatever URL query
+    follows (each of ``queries``, and none), and an archive writing there makes
+    no other file in ``path``'s directory. Returns the expected list.
+    """
+    expected = [str(path), f"{path}-wal", f"{path}-journal", f"{path}-shm"]
+    for query in ["", *queries]:
+        assert factory.__backend__.local_paths(f"sqlite:///{path}{query}") == expected, query
+    archive = factory(f"sqlite:///{path}", cached=False)
+    archive["a"] = 1
+    assert {str(p) for p in path.parent.iterdir()} <= set(expected) and path.exists()
+    return expected

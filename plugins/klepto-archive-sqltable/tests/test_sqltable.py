@@ -25,15 +25,16 @@ import sqlalchemy as sa
 from klepto_archive_sqltable import SqlTableArchive
 from klepto_archive_sqltable.testing import (
     add_foreign_table,
+    check_sqlite_local_paths,
     database_exists,
-    drop_database,
     drop_tables,
     engine_for,
+    new_database,
     raw_rows,
+    run_klepto,
     set_raw_value,
     table_names,
     unique_name,
-    with_database,
 )
 
 from klepto_core import open_archive
@@ -104,20 +105,8 @@ class TestSqlTableSQLiteMemory(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return "sqlite:///:memory:"
 
-    def corrupt(self, archive: Archive, key: Hashable) -> None:
-        set_raw_value(archive, str(key), b"\x80\x04not a pickle")
-
     def add_foreign(self, archive: Archive) -> Callable[[], bool]:
-        engine = archive._db.engine  # type: ignore[attr-defined]
-        with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, note TEXT)")
-            conn.exec_driver_sql("INSERT INTO users VALUES (1, 'mine')")
-
-        def still_there() -> bool:
-            with engine.connect() as conn:
-                return conn.exec_driver_sql("SELECT id, note FROM users").all() == [(1, "mine")]
-
-        return still_there
+        return add_foreign_table(archive._db.engine)[1]  # type: ignore[attr-defined]
 
 
 class TestSqlTablePostgres(_SqlTableSuite):
@@ -297,15 +286,12 @@ def test_drop_removes_the_table_and_a_later_write_recreates_it(db_url: str, tabl
 
 @pytest.mark.parametrize("server", ["postgresql", "mariadb"])
 def test_drop_database_removes_a_server_database(server: str) -> None:
-    url = with_database(SERVERS[server](), unique_name("kc_db"))
-    try:
+    with new_database(SERVERS[server]()) as url:
         archive = sqltable_archive(f"{url}?table=memo", cached=False)  # created on demand
         archive["a"] = 1
         assert database_exists(url)
         archive.__drop__(database=True)
         assert not database_exists(url)
-    finally:
-        drop_database(url)
 
 
 def test_drop_database_deletes_a_sqlite_file(tmp_path: Path) -> None:
@@ -400,14 +386,19 @@ def test_close_releases_the_file_while_other_threads_live(tmp_path: Path) -> Non
         thread.join()
 
 
-def test_a_read_sees_committed_rows_only_and_never_waits_for_a_writer(tmp_path: Path) -> None:
-    path = tmp_path / "r.db"
+def _rewritten_by_another_writer(path: Path) -> tuple[Any, sqlite3.Connection]:
+    """An archive holding a=1 in ``path``, and another program's open transaction setting a=2."""
     archive = sqltable_archive(f"sqlite:///{path}", cached=False)
     archive["a"] = 1
     other = _outside(path)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute('UPDATE memo SET "Kval" = ? WHERE "Kkey" = ?', (dill.dumps(2), "a"))
+    return archive, other
+
+
+def test_a_read_sees_committed_rows_only_and_never_waits_for_a_writer(tmp_path: Path) -> None:
+    archive, other = _rewritten_by_another_writer(tmp_path / "r.db")
     try:
-        other.execute("BEGIN IMMEDIATE")
-        other.execute('UPDATE memo SET "Kval" = ? WHERE "Kkey" = ?', (dill.dumps(2), "a"))
         assert archive["a"] == 1 and len(archive) == 1
         other.execute("COMMIT")
         assert archive["a"] == 2
@@ -416,12 +407,7 @@ def test_a_read_sees_committed_rows_only_and_never_waits_for_a_writer(tmp_path: 
 
 
 def test_a_write_waits_for_another_writer_and_then_commits(tmp_path: Path) -> None:
-    path = tmp_path / "w.db"
-    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
-    archive["a"] = 1
-    other = _outside(path)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute('UPDATE memo SET "Kval" = ? WHERE "Kkey" = ?', (dill.dumps(2), "a"))
+    archive, other = _rewritten_by_another_writer(tmp_path / "w.db")
     timer = threading.Timer(0.3, lambda: other.execute("COMMIT"))
     timer.start()
     try:
@@ -480,14 +466,7 @@ def test_stored_text_that_is_not_utf8_is_a_corrupt_entry(tmp_path: Path) -> None
 
 
 def test_local_paths_name_the_sqlite_file_and_its_companions(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
-    expected = [str(path), f"{path}-wal", f"{path}-journal", f"{path}-shm"]
-    backend = sqltable_archive.__backend__
-    assert backend.local_paths(f"sqlite:///{path}?table=t") == expected
-    assert backend.local_paths(f"sqlite:///{path}") == expected
-    archive = sqltable_archive(f"sqlite:///{path}", cached=False)
-    archive["a"] = 1
-    assert {str(p) for p in tmp_path.iterdir()} <= set(expected) and path.exists()
+    check_sqlite_local_paths(sqltable_archive, tmp_path / "p.db", ["?table=t"])
 
 
 @pytest.mark.parametrize(
@@ -652,22 +631,6 @@ def test_overlapping_batched_upserts_from_many_processes(db_url: str, tables: An
 
 
 # -- klepto 0.2.8 itself ------------------------------------------------------------------------------
-
-
-def run_klepto(code: str, cwd: Path) -> str:
-    """Run ``code`` with klepto 0.2.8 in a subprocess (the oracle is never imported here)."""
-    if importlib.util.find_spec("klepto") is None:
-        pytest.skip("klepto (the oracle) is not installed")
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_reads_a_table_written_by_klepto(tmp_path: Path) -> None:
