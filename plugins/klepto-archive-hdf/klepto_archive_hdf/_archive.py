@@ -201,6 +201,10 @@ class HDFArchive(Archive):
             if not foreign:
                 self._file.replace(lambda handle: None)
 
+    def close(self) -> None:
+        """Close the HDF5 handle kept open between writes (the next write reopens it)."""
+        self._file.release()
+
     def _drop(self, **kwds: Any) -> None:
         self._file.remove()
         with contextlib.suppress(FileNotFoundError):

@@ -4,12 +4,12 @@ HDF5 edits a file in place and flushes its metadata at scattered offsets, so a
 process killed mid-flush leaves a file HDF5 can no longer open. h5py can do its
 I/O through a Python file object instead (its ``fileobj`` driver);
 :class:`JournaledFile` is that object. Writes collect in memory pages; on
-:meth:`JournaledFile.commit` the original bytes of every page about to change go
-to ``<file>-journal`` first, then the pages go to the file, then the journal is
-deleted (the commit point). Whoever later finds a journal (its writer died) calls
-:func:`recover`, which puts the original bytes back, so the file always holds
-either the old or the new contents. The cost is proportional to the pages a
-batch touches, not to the size of the file.
+:meth:`JournaledFile.commit` the original bytes of every byte range about to
+change go to ``<file>-journal`` first, then the ranges go to the file, then the
+journal is deleted (the commit point). Whoever later finds a journal (its writer
+died) calls :func:`recover`, which puts the original bytes back, so the file
+always holds either the old or the new contents. The cost is proportional to
+the bytes a batch changes, not to the size of the file.
 
 Without ``durable`` nothing is fsync-ed: that survives a killed process (the
 kernel keeps the write order in its page cache) but not a power cut.
@@ -25,9 +25,10 @@ from collections.abc import Iterable
 from typing import Any
 
 PAGE = 4096
-_MAGIC = b"KCHDFJ01"
+_MAGIC = b"KCHDFJ02"
+_MAGIC_PAGES = b"KCHDFJ01"  # the first format: records named a page number, not an offset
 _HEADER = struct.Struct("<8sQI")  # magic, size of the file before the batch, crc32 of both
-_RECORD = struct.Struct("<QI")  # page number, length of the saved bytes (crc32 follows them)
+_RECORD = struct.Struct("<QI")  # offset, length of the saved bytes (crc32 follows them)
 _CRC = struct.Struct("<I")
 #: dirty bytes held in memory before they are journaled and written early
 SPILL_BYTES = 32 * 1024 * 1024
@@ -56,8 +57,9 @@ def recover(path: str, durable: bool = True) -> bool:
     """Roll ``path`` back from a journal a dead writer left; True if there was one.
 
     The caller must hold the exclusive lock. A journal whose header is torn was
-    never followed by a write to the file, so it is only removed; records are
-    applied up to the first torn one (its page was not overwritten yet).
+    never followed by a write to the file, so it is only removed; records up
+    to the first torn one (its bytes were not overwritten yet) are applied
+    last to first, so where two saved the same bytes the earlier, original, wins.
     """
     journal = journal_path(path)
     try:
@@ -68,8 +70,10 @@ def recover(path: str, durable: bool = True) -> bool:
     header = data[: _HEADER.size]
     if len(header) == _HEADER.size:
         magic, size, crc = _HEADER.unpack(header)
-        if magic == _MAGIC and crc == zlib.crc32(header[:16]):
-            _restore(path, size, _records(data, _HEADER.size), durable)
+        if magic in (_MAGIC, _MAGIC_PAGES) and crc == zlib.crc32(header[:16]):
+            unit = PAGE if magic == _MAGIC_PAGES else 1
+            records = [(at * unit, body) for at, body in _records(data, _HEADER.size)]
+            _restore(path, size, reversed(records), durable)
     os.unlink(journal)
     if durable:
         _fsync_dir(path)
@@ -78,24 +82,24 @@ def recover(path: str, durable: bool = True) -> bool:
 
 def _records(data: bytes, offset: int) -> Iterable[tuple[int, bytes]]:
     while offset + _RECORD.size <= len(data):
-        page, length = _RECORD.unpack_from(data, offset)
+        at, length = _RECORD.unpack_from(data, offset)
         start = offset + _RECORD.size
         end = start + length + _CRC.size
-        if length > PAGE or end > len(data):
+        if end > len(data):
             return
         body = data[start : start + length]
         (crc,) = _CRC.unpack_from(data, start + length)
         if crc != zlib.crc32(data[offset : start + length]):
             return
-        yield page, body
+        yield at, body
         offset = end
 
 
 def _restore(path: str, size: int, records: Iterable[tuple[int, bytes]], durable: bool) -> None:
     fd = os.open(path, os.O_RDWR)
     try:
-        for page, body in records:
-            os.pwrite(fd, body, page * PAGE)
+        for at, body in records:
+            os.pwrite(fd, body, at)
         os.ftruncate(fd, size)
         if durable:
             os.fsync(fd)
@@ -123,7 +127,7 @@ class JournaledFile(io.RawIOBase):
         self._valid = size  # disk bytes from here on are not content (read as zeros)
         self._size = size  # logical size
         self._pages: dict[int, bytearray] = {}
-        self._saved: set[int] = set()  # pages whose original bytes are journaled
+        self._dirty: dict[int, list[int]] = {}  # page -> [start, end) of its changed bytes
         self._jfd: int | None = None
         self._pos = 0
 
@@ -165,16 +169,47 @@ class JournaledFile(io.RawIOBase):
         return bytes(buffer)
 
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self._size - self._pos))
-        self._fill(self._pos, view[:count])
-        self._pos += count
+        view = memoryview(buffer)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
+        pos = self._pos
+        count = max(0, min(len(view), self._size - pos))
+        page, offset = divmod(pos, PAGE)
+        if offset + count <= PAGE and pos + count <= self._valid:  # within one page (the usual)
+            buf = self._pages.get(page)
+            if buf is not None:
+                view[:count] = buf[offset : offset + count]
+            elif os.preadv(self._fd, [view[:count]], pos) != count:
+                self._read_disk(pos, view[:count])
+        else:
+            self._fill(pos, view[:count])
+        self._pos = pos + count
         return count
 
     def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
+        view = memoryview(data)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
         pos, count, done = self._pos, len(view), 0
-        pages = self._pages
+        pages, dirty = self._pages, self._dirty
+        page, offset = divmod(pos, PAGE)
+        if count > 0 and offset + count < PAGE and pos + count <= self._size:  # the usual case
+            buf = pages.get(page)
+            if buf is None:
+                buf = pages[page] = self._load(page)
+            buf[offset : offset + count] = view
+            span = dirty.get(page)
+            if span is None:
+                dirty[page] = [offset, offset + count]
+            else:
+                if offset < span[0]:
+                    span[0] = offset
+                if offset + count > span[1]:
+                    span[1] = offset + count
+            self._pos = pos + count
+            if len(pages) * PAGE > self._spill:
+                self._apply()
+            return count
         while done < count:
             page, offset = divmod(pos + done, PAGE)
             chunk = min(PAGE - offset, count - done)
@@ -183,6 +218,14 @@ class JournaledFile(io.RawIOBase):
                 buf = bytearray(PAGE) if chunk == PAGE else self._load(page)
                 pages[page] = buf
             buf[offset : offset + chunk] = view[done : done + chunk]
+            span = dirty.get(page)
+            if span is None:
+                dirty[page] = [offset, offset + chunk]
+            else:
+                if offset < span[0]:
+                    span[0] = offset
+                if offset + chunk > span[1]:
+                    span[1] = offset + chunk
             done += chunk
         self._pos = pos + count
         if self._pos > self._size:
@@ -197,6 +240,7 @@ class JournaledFile(io.RawIOBase):
             first_gone = -(-size // PAGE)
             for page in [p for p in self._pages if p >= first_gone]:
                 del self._pages[page]
+                self._dirty.pop(page, None)
             page, offset = divmod(size, PAGE)
             if offset and page in self._pages:
                 self._pages[page][offset:] = bytes(PAGE - offset)
@@ -209,8 +253,27 @@ class JournaledFile(io.RawIOBase):
 
     # -- transaction ---------------------------------------------------------------------
 
-    def commit(self) -> None:
-        """Make every write so far permanent, atomically; the object is closed afterwards."""
+    def begin(self) -> None:
+        """Start a new batch on an object kept open by :meth:`commit` (``keep_open=True``).
+
+        The caller holds the exclusive lock again; the file may have changed meanwhile.
+        """
+        size = os.fstat(self._fd).st_size
+        self._original = self._disk = self._valid = self._size = size
+        self._pages.clear()
+        self._dirty.clear()
+        self._pos = 0
+
+    def stat(self) -> os.stat_result:
+        """``os.fstat`` of the file (the one opened, even if its path was replaced since)."""
+        return os.fstat(self._fd)
+
+    def commit(self, keep_open: bool = False) -> None:
+        """Make every write so far permanent, atomically.
+
+        The object is closed afterwards unless ``keep_open``, which lets the
+        next batch :meth:`begin` on it (h5py keeps its handle over it open).
+        """
         try:
             changed = self._apply()
             if self._jfd is not None:
@@ -221,17 +284,32 @@ class JournaledFile(io.RawIOBase):
                 os.unlink(self._journal)  # the commit point
                 if self._durable:
                     _fsync_dir(self._path)
-        finally:
+        except BaseException:
             self.close()
+            raise
+        if keep_open:
+            self._original = self._size
+        else:
+            self.close()
+
+    def rollback(self) -> None:
+        """Forget every write, rolling back pages already spilled; the object stays open.
+
+        Nothing written afterwards reaches the file (for closing a discarded handle).
+        """
+        self._pages.clear()
+        self._dirty.clear()
+        self._spill = 1 << 62
+        self._valid = self._disk = self._size = self._original
+        if self._jfd is not None:
+            os.close(self._jfd)
+            self._jfd = None
+            recover(self._path, self._durable)
 
     def abort(self) -> None:
         """Forget every write; pages already spilled to the file are rolled back."""
-        self._pages.clear()
         try:
-            if self._jfd is not None:
-                os.close(self._jfd)
-                self._jfd = None
-                recover(self._path, self._durable)
+            self.rollback()
         finally:
             self.close()
 
@@ -281,40 +359,60 @@ class JournaledFile(io.RawIOBase):
         return buf
 
     def _apply(self) -> bool:
-        """Journal the original bytes of every page about to change, then change the file."""
+        """Journal the original bytes of every range about to change, then change the file."""
         unchanged = not self._pages and self._size == self._disk and self._valid == self._disk
         if unchanged:
             return False
-        touched = {p for p in self._pages if p * PAGE < self._original}
-        if self._valid < self._original:
-            touched.update(range(self._valid // PAGE, -(-self._original // PAGE)))
-        self._save(sorted(touched - self._saved))
+        size, disk = self._size, self._disk
+        ranges = []  # (offset, length) of bytes of the original file about to change
+        if self._valid < min(self._original, disk):  # about to be cut off
+            ranges.append((self._valid, min(self._original, disk) - self._valid))
+        dirty = sorted(self._dirty.items())
+        for page, (start, end) in dirty:
+            at = page * PAGE + start
+            stop = min(page * PAGE + end, self._original, self._valid)
+            if stop > at:
+                ranges.append((at, stop - at))
+        self._journal_ranges(ranges)
         fd = self._fd
-        if self._valid < self._disk:
+        if self._valid < disk:
             os.ftruncate(fd, self._valid)
-        for page in sorted(self._pages):
-            length = min(PAGE, self._size - page * PAGE)
-            if length > 0:
-                os.pwrite(fd, memoryview(self._pages[page])[:length], page * PAGE)
-        if os.fstat(fd).st_size != self._size:
-            os.ftruncate(fd, self._size)
+        reach = self._valid  # the file's size as the writes leave it
+        for page, (start, end) in dirty:
+            end = min(end, size - page * PAGE)
+            if end > start:
+                os.pwrite(fd, memoryview(self._pages[page])[start:end], page * PAGE + start)
+                reach = max(reach, page * PAGE + end)
+        if reach != size:
+            os.ftruncate(fd, size)
         self._pages.clear()
-        self._disk = self._valid = self._size
+        self._dirty.clear()
+        self._disk = self._valid = size
         return True
 
     def _save(self, pages: list[int]) -> None:
+        """Journal the current bytes of whole ``pages`` (of the original file)."""
+        self._journal_ranges(
+            [(page * PAGE, min(PAGE, self._original - page * PAGE)) for page in pages]
+        )
+
+    def _journal_ranges(self, ranges: list[tuple[int, int]]) -> None:
+        parts: list[bytes] = []
+        created = self._jfd is None
         if self._jfd is None:
             self._jfd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             head = struct.pack("<8sQ", _MAGIC, self._original)
-            _write_all(self._jfd, head + _CRC.pack(zlib.crc32(head)))
-            if self._durable:
-                _fsync_dir(self._path)
-        out = bytearray()
-        for page in pages:
-            body = os.pread(self._fd, PAGE, page * PAGE)
-            record = _RECORD.pack(page, len(body)) + body
-            out += record + _CRC.pack(zlib.crc32(record))
-        _write_all(self._jfd, bytes(out))
+            parts.append(head + _CRC.pack(zlib.crc32(head)))
+        for at, length in ranges:
+            if length <= 0:
+                continue
+            body = os.pread(self._fd, length, at)
+            record = _RECORD.pack(at, len(body))
+            parts += (record, body, _CRC.pack(zlib.crc32(body, zlib.crc32(record))))
+        jfd = self._jfd
+        if parts:
+            _write_all(jfd, b"".join(parts))
         if self._durable:
-            os.fsync(self._jfd)
-        self._saved.update(pages)
+            os.fsync(jfd)
+            if created:
+                _fsync_dir(self._path)

@@ -217,7 +217,7 @@ class Layout:
             raise
 
     def _store_dataset(self, root: Any, path: str, value: Any) -> None:
-        existing = root.get(path)
+        existing = root.get(path) if _exists(root, path) else None
         if existing is not None:
             if (
                 isinstance(value, numpy.ndarray)
@@ -227,7 +227,15 @@ class Layout:
                 existing[...] = value  # same size: overwrite in place, the file does not grow
                 return
             self._delete_dataset(root, path)
-        root[path] = value
+        if (
+            isinstance(value, numpy.ndarray)
+            and value.dtype.kind == "V"
+            and value.dtype.names is None
+            and path.isascii()
+        ):
+            _create_opaque(root, path.encode("ascii"), value)
+        else:
+            root[path] = value
 
     def delete(self, root: Any, path: str) -> None:
         """Remove the entry at ``path`` (and groups it leaves empty)."""
@@ -245,6 +253,35 @@ class Layout:
                 break
             del root[parent]
             parent = parent.rpartition("/")[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _plists() -> tuple[Any, Any]:
+    """(dataset, link) creation property lists as h5py's ``group[name] = array`` uses them."""
+    from h5py import h5p, h5t  # type: ignore[import-untyped]
+
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_obj_track_times(False)
+    lcpl = h5p.create(h5p.LINK_CREATE)
+    lcpl.set_create_intermediate_group(True)
+    lcpl.set_char_encoding(h5t.CSET_ASCII)
+    return dcpl, lcpl
+
+
+def _create_opaque(root: Any, name: bytes, value: Any) -> None:
+    """``root[name] = value`` for an array of opaque bytes, through h5py's low-level API.
+
+    The file gets the very dataset h5py's high-level assignment makes (same
+    type, layout and properties), without its per-call argument handling,
+    which is a large part of a small write's cost.
+    """
+    from h5py import h5d, h5o, h5s, h5t  # type: ignore[import-untyped]
+
+    dcpl, lcpl = _plists()
+    tid = h5t.py_create(value.dtype, logical=1)
+    dsid = h5d.create(root.id, None, tid, h5s.create_simple(value.shape), dcpl=dcpl)
+    dsid.write(h5s.ALL, h5s.ALL, numpy.ascontiguousarray(value))
+    h5o.link(dsid, root.id, name, lcpl=lcpl)
 
 
 def _exists(root: Any, path: str) -> bool:

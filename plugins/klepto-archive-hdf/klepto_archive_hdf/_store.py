@@ -12,12 +12,14 @@ shares its parent's lock.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -99,10 +101,85 @@ def _roll_back(path: str, fd: int, exclusive: bool) -> None:
     if not exclusive:
         fcntl.flock(fd, fcntl.LOCK_EX)
     try:
+        os.pwritev(fd, [_new_token()], 0)
         recover(path)
     finally:
         if not exclusive:
             fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+#: every writer puts a fresh random token in the lock file before it changes the file, so a
+#: handle kept open since its own batch knows whether anyone wrote in between
+_TOKEN_SIZE = 16
+
+
+def _new_token() -> bytes:
+    return secrets.token_bytes(_TOKEN_SIZE)
+
+
+def _bump_token(path: str) -> None:
+    """Mark the file as changed for every kept handle (the caller holds the exclusive lock)."""
+    mine = _held.__dict__.get("locks", {}).get(path)
+    if mine is not None and mine[0] >= 0:
+        os.pwritev(mine[0], [_new_token()], 0)
+
+
+class _Writer:
+    """An h5py handle over a :class:`JournaledFile`, kept open between write batches.
+
+    HDF5 caches the file's metadata, so reopening per batch (most of a small
+    write's cost) is only needed when the file may have changed since this
+    handle's last commit: another writer's token in the lock file, or a stat
+    (inode, size, mtime, ctime) that differs, as writers not using the lock
+    (klepto itself) leave it.
+    """
+
+    def __init__(self, journaled: JournaledFile, handle: Any) -> None:
+        self.journaled = journaled
+        self.handle = handle
+        self.pid = os.getpid()
+        self.busy = False
+        self.signature: tuple[os.stat_result, bytes] | None = None
+        _open_writers.add(self)
+
+    def fits(self, stat: os.stat_result, token: bytes) -> bool:
+        """Whether the file is exactly as this handle's last commit left it."""
+        if self.signature is None or self.pid != os.getpid():
+            return False
+        then, mine = self.signature
+        return (
+            token == mine
+            and len(token) == _TOKEN_SIZE
+            and (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+            == (then.st_dev, then.st_ino, then.st_size, then.st_mtime_ns, then.st_ctime_ns)
+        )
+
+    def discard(self) -> None:
+        """Close, writing nothing more to the file (changes since the last commit are lost)."""
+        self.busy = False
+        with contextlib.suppress(Exception):
+            self.journaled.rollback()
+        self.close()
+
+    def close(self) -> None:
+        """Close the handle; a committed (clean) handle has nothing left to write."""
+        with contextlib.suppress(Exception):
+            self.journaled.rollback()  # whatever h5py writes while closing stays in memory
+        with contextlib.suppress(Exception):
+            self.handle.close()
+        self.journaled.close()
+        _open_writers.discard(self)
+
+
+_open_writers: weakref.WeakSet[_Writer] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    """Close kept handles while the interpreter is whole (h5py would close them later)."""
+    for writer in list(_open_writers):
+        with contextlib.suppress(Exception):
+            writer.close()
 
 
 def _raised_by_h5py(exc: BaseException) -> bool:
@@ -119,6 +196,7 @@ class HDFFile:
     def __init__(self, path: str, durable: bool = False) -> None:
         self.path = path
         self.durable = durable
+        self._writer: _Writer | None = None
 
     def _format_error(self, exc: BaseException) -> FormatError:
         return FormatError(f"{self.path} is not a readable HDF5 file: {exc}")
@@ -161,24 +239,63 @@ class HDFFile:
 
         An exception inside the block discards every change (the file is untouched).
         """
-        h5 = h5py()
         with locked(self.path, exclusive=True):
-            if not os.path.exists(self.path):
-                self._replace_locked(lambda handle: None)
-            journaled = JournaledFile(self.path, self.durable)
+            lock_fd = _held.locks[self.path][0]
             try:
-                try:
-                    handle = h5.File(journaled, "r+")
-                except OSError as exc:
-                    raise self._format_error(exc) from exc
-                try:
-                    yield handle
-                finally:
-                    handle.close()
+                stat = os.stat(self.path)
+            except FileNotFoundError:
+                self._replace_locked(lambda handle: None)
+                stat = os.stat(self.path)
+            token = os.pread(lock_fd, _TOKEN_SIZE, 0)
+            writer = self._writer
+            if writer is None or not writer.fits(stat, token):
+                self._forget_writer()
+                writer = self._open_writer()
+            elif writer.busy:  # a nested batch of this thread: a handle of its own
+                writer = self._open_writer()
+            # before the file changes, so other processes' kept handles know they are stale
+            token = _new_token()
+            os.pwritev(lock_fd, [token], 0)
+            writer.busy = True
+            journaled, handle = writer.journaled, writer.handle
+            try:
+                journaled.begin()
+                yield handle
+                handle.flush()
+                journaled.commit(keep_open=True)
             except BaseException:
-                journaled.abort()
+                if self._writer is writer:
+                    self._writer = None
+                writer.discard()
                 raise
-            journaled.commit()
+            writer.busy = False
+            if self._writer is None:
+                self._writer = writer
+            if self._writer is writer:
+                writer.signature = (journaled.stat(), token)
+            else:  # a nested batch's handle is not kept
+                writer.close()
+
+    def _open_writer(self) -> _Writer:
+        journaled = JournaledFile(self.path, self.durable)
+        try:
+            handle = h5py().File(journaled, "r+")
+        except OSError as exc:
+            journaled.abort()
+            raise self._format_error(exc) from exc
+        except BaseException:
+            journaled.abort()
+            raise
+        return _Writer(journaled, handle)
+
+    def _forget_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.busy:
+            writer.discard()
+
+    def release(self) -> None:
+        """Close the writing handle kept open between batches (the next write reopens it)."""
+        self._forget_writer()
 
     def ensure(self) -> None:
         """Create an empty HDF5 file if none exists; FormatError if the path holds anything else."""
@@ -209,6 +326,8 @@ class HDFFile:
 
     def _replace_locked(self, fill: Callable[[Any], None]) -> None:
         h5 = h5py()
+        self._forget_writer()
+        _bump_token(self.path)
         folder = os.path.dirname(self.path) or "."
         temp = os.path.join(folder, f".{os.path.basename(self.path)}.{secrets.token_hex(8)}.tmp")
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # umask applies
@@ -230,6 +349,8 @@ class HDFFile:
     def remove(self) -> None:
         """Delete the file, its journal and its lock file."""
         with locked(self.path, exclusive=True):
+            self._forget_writer()
+            _bump_token(self.path)
             for path in (self.path, journal_path(self.path)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)

@@ -209,6 +209,30 @@ def test_overwrite_with_same_size_value_does_not_grow_the_file(tmp_path):
     assert os.path.getsize(archive.state["id"]) == size
 
 
+def test_changes_made_by_others_between_two_writes_are_kept(tmp_path):
+    path = str(tmp_path / "shared.hdf5")
+    archive = hdf_archive(path, cached=False)
+    other = hdf_archive(path, cached=False)  # a second archive object on the same file
+    archive["a"] = 1
+    other["b"] = 2
+    archive["c"] = 3
+    a, b = archive._layout.name("a"), archive._layout.name("b")
+    with h5py.File(path, "r+") as handle:  # a writer that takes no lock (klepto, h5py) ...
+        first, second = handle[a][()], handle[b][()]
+        handle[a][...], handle[b][...] = second, first  # ... swaps values in place, same size
+    archive["d"] = 4
+    assert hdf_archive(path, cached=False).__asdict__() == {"a": 2, "b": 1, "c": 3, "d": 4}
+    other.clear()
+    archive["e"] = 5
+    os.unlink(path)  # and a file removed behind the archive's back
+    other["f"] = 6
+    archive["g"] = 7
+    assert hdf_archive(path, cached=False).__asdict__() == {"f": 6, "g": 7}
+    archive.close()  # closes the handle kept for writing; the next write reopens it
+    archive["h"] = 8
+    assert other.__asdict__() == {"f": 6, "g": 7, "h": 8}
+
+
 # -- damaged files -----------------------------------------------------------------------
 
 
