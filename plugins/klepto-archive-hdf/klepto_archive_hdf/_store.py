@@ -3,7 +3,8 @@
 Every access takes ``fcntl.flock`` on ``<file>.lock`` (shared to read, exclusive
 to write) for the duration of one operation, so writers never interleave and a
 reader never sees a half-committed batch. Writes go through
-:class:`~klepto_archive_hdf._journal.JournaledFile`; a journal found on entry
+:class:`~klepto_archive_hdf._journal.JournaledFile`, whose h5py handle is kept
+open between batches while no one else changed the file (``_Writer``); a journal found on entry
 means a writer died mid-commit, and is rolled back before anything else.
 Whole-file rewrites (creation, ``clear``) build a temp file and ``os.replace``
 it. The lock file is opened afresh per operation, so a forked child never
