@@ -198,14 +198,7 @@ class JournaledFile(io.RawIOBase):
             if buf is None:
                 buf = pages[page] = self._load(page)
             buf[offset : offset + count] = view
-            span = dirty.get(page)
-            if span is None:
-                dirty[page] = [offset, offset + count]
-            else:
-                if offset < span[0]:
-                    span[0] = offset
-                if offset + count > span[1]:
-                    span[1] = offset + count
+            _mark(dirty, page, offset, offset + count)
             self._pos = pos + count
             if len(pages) * PAGE > self._spill:
                 self._apply()
@@ -218,14 +211,7 @@ class JournaledFile(io.RawIOBase):
                 buf = bytearray(PAGE) if chunk == PAGE else self._load(page)
                 pages[page] = buf
             buf[offset : offset + chunk] = view[done : done + chunk]
-            span = dirty.get(page)
-            if span is None:
-                dirty[page] = [offset, offset + chunk]
-            else:
-                if offset < span[0]:
-                    span[0] = offset
-                if offset + chunk > span[1]:
-                    span[1] = offset + chunk
+            _mark(dirty, page, offset, offset + chunk)
             done += chunk
         self._pos = pos + count
         if self._pos > self._size:
@@ -416,3 +402,15 @@ class JournaledFile(io.RawIOBase):
             os.fsync(jfd)
             if created:
                 _fsync_dir(self._path)
+
+
+def _mark(dirty: dict[int, list[int]], page: int, start: int, end: int) -> None:
+    """Widen ``page``'s dirty byte span to cover ``start:end``."""
+    span = dirty.get(page)
+    if span is None:
+        dirty[page] = [start, end]
+        return
+    if start < span[0]:
+        span[0] = start
+    if end > span[1]:
+        span[1] = end
