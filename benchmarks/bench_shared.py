@@ -3,7 +3,7 @@ sharing one.
 
 Part 1 writes and reads 2,000 small values per backend (``cached=False``): one
 ``archive[k] = v`` per item, one batched ``update()``, one ``archive[k]`` per item.
-Part 2 runs ``klepto_core.testing_shared.run_shared``: 8 worker processes map a
+Part 2 runs ``klepto_core.testing.shared.run_shared``: 8 worker processes map a
 20 ms function over 40 inputs x 8 copies, once shuffled and once as a stampede
 (all copies of an input at once), with no archive (each process its own memory),
 with the shared archive, and with the shared archive plus ``single_flight``.
@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from klepto_core.testing_shared import SharedPool, overlapping, stampede
+from klepto_core.testing.shared import SharedPool, overlapping, stampede
 
 ITEMS = 2_000
 ROUNDS = 3
@@ -46,7 +46,7 @@ def _backends(tmp: str) -> list[tuple[str, str]]:
 
 
 def _open(url: str) -> Any:
-    from klepto_core.archiving import open_archive
+    from klepto_core.registry.urls import open_archive
 
     return open_archive(url)
 

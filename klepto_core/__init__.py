@@ -11,34 +11,30 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from klepto_core.errors import UnknownPluginError
+
 __version__ = "0.1.0"
 
 _SUBMODULES = frozenset(
     {
-        "archives",
-        "crypto",
-        "errors",
-        "keymaps",
-        "rounding",
-        "safe",
-        "tools",
-        "registry",
-        "hookspecs",
-        "types",
+        # klepto's modules
+        "archives", "crypto", "keymaps", "rounding", "safe", "tools",
+        # klepto_core's own
+        "errors", "plugin", "registry", "base", "keys", "memo", "storage", "compat", "cli",
         "testing",
-        "keymap",
-        "policy",
-        "observer",
-        "serializer",
-        "cachemap",
-        "decorator",
-        "defaults",
     }
 )
 _FROM_INSPECT = frozenset(
     {"signature", "isvalid", "validate", "keygen", "strip_markup", "NULL", "_keygen"}
 )
-_FROM_API = frozenset({"cached", "plugins", "register_plugin", "archive", "open_archive"})
+#: name -> the module defining it
+_API = {
+    "cached": "klepto_core.memo.cached",
+    "plugins": "klepto_core.registry",
+    "register_plugin": "klepto_core.registry",
+    "archive": "klepto_core.registry.urls",
+    "open_archive": "klepto_core.registry.urls",
+}
 
 if TYPE_CHECKING:
     from klepto_core._inspect import NULL as NULL
@@ -48,31 +44,32 @@ if TYPE_CHECKING:
     from klepto_core._inspect import signature as signature
     from klepto_core._inspect import strip_markup as strip_markup
     from klepto_core._inspect import validate as validate
-    from klepto_core.api import archive as archive
-    from klepto_core.api import cached as cached
-    from klepto_core.api import open_archive as open_archive
-    from klepto_core.api import plugins as plugins
-    from klepto_core.api import register_plugin as register_plugin
+    from klepto_core.memo.cached import cached as cached
+    from klepto_core.registry import plugins as plugins
+    from klepto_core.registry import register_plugin as register_plugin
+    from klepto_core.registry.urls import archive as archive
+    from klepto_core.registry.urls import open_archive as open_archive
 
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # computed, so ``from klepto_core import *`` sees every policy
-        from klepto_core.compat_cache import policy_decorator_names
+        # deferred (here and below): the decorator machinery loads on first use, not at import
+        from klepto_core.compat.decorators import policy_decorator_names
 
         return [
             *policy_decorator_names(),
             *sorted(n for n in _FROM_INSPECT if not n.startswith("_")),
-            *sorted(_FROM_API),
+            *sorted(_API),
         ]
     if name in _SUBMODULES:
         return importlib.import_module(f"klepto_core.{name}")
     if name in _FROM_INSPECT:
         return getattr(importlib.import_module("klepto_core._inspect"), name)
-    if name in _FROM_API:
-        return getattr(importlib.import_module("klepto_core.api"), name)
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
     if name.endswith("_cache") and not name.startswith("_"):
-        from klepto_core.compat_cache import decorator_class
-        from klepto_core.errors import UnknownPluginError
+        # deferred, as above: resolving ``lru_cache`` loads the policy plugin
+        from klepto_core.compat.decorators import decorator_class
 
         try:
             return decorator_class(name[: -len("_cache")], False)
@@ -82,9 +79,10 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from klepto_core.compat_cache import policy_decorator_names
+    # deferred: listing the decorators reads the installed plugins
+    from klepto_core.compat.decorators import policy_decorator_names
 
-    names = set(globals()) | _SUBMODULES | _FROM_INSPECT | _FROM_API
+    names = set(globals()) | _SUBMODULES | _FROM_INSPECT | set(_API)
     return sorted(names | set(policy_decorator_names()))
 
 

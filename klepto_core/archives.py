@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from klepto_core.archive_base import Archive as archive  # noqa: N813 - klepto's name
-from klepto_core.cachemap import archive_dict, cache
-from klepto_core.frames import _from_frame, _to_frame
+from klepto_core.base.archive import Archive as archive  # noqa: N813 - klepto's name
+from klepto_core.errors import UnknownPluginError
+from klepto_core.memo.memory import archive_dict, cache
+from klepto_core.registry import REGISTRY
+from klepto_core.storage.frames import _from_frame, _to_frame
 
 _SUFFIX = "_archive"
 
@@ -30,8 +32,6 @@ def _sqlname(name: str | None) -> tuple[str | None, str | None]:
 
 
 def __getattr__(name: str) -> Any:
-    from klepto_core.errors import UnknownPluginError
-    from klepto_core.registry import REGISTRY
 
     if name == "__all__":  # computed, so ``from klepto_core.archives import *`` sees every plugin
         return ["cache", "archive", *(f"{n}{_SUFFIX}" for n in REGISTRY.names("archive"))]
@@ -46,8 +46,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from klepto_core.registry import REGISTRY
-
     return sorted(set(globals()) | {f"{n}{_SUFFIX}" for n in REGISTRY.names("archive")})
 
 

@@ -113,3 +113,27 @@ class LockTimeoutError(ArchiveError, TimeoutError):
 
 class ArchiveURLError(ArchiveUnavailableError, ValueError):
     """An archive URL or location that is malformed or names nothing (as opposed to unreachable)."""
+
+
+class KleptoCoreWarning(UserWarning):
+    """Base class of the warnings klepto_core issues."""
+
+
+class IgnoredNameWarning(KleptoCoreWarning):
+    """``ignore=`` names a parameter the decorated function does not have, so it ignores nothing."""
+
+
+class AmbiguousSchemeError(InvalidArgumentError):
+    """An archive URL whose scheme several installed archive plugins handle."""
+
+    def __init__(self, scheme: str, names: Iterable[str]) -> None:
+        self.scheme = scheme
+        self.names = sorted(names)
+        super().__init__(
+            f"URL scheme {scheme!r} is handled by the archives {', '.join(self.names)}; "
+            "pass kind=<name> to choose one"
+        )
+
+
+class UnknownPluginKindError(InvalidArgumentError, ValueError):
+    """A plugin kind that is none of policy, keymap, serializer, archive, observer."""

@@ -1,74 +1,12 @@
-"""The pluggy hook specifications: one hook per kind of plugin.
+"""Deprecated: moved to ``klepto_core.registry.hookspecs``; this path is kept for one release."""
 
-A plugin distribution declares an entry point in one of the groups
-``klepto_core.policies``, ``klepto_core.keymaps``, ``klepto_core.serializers``,
-``klepto_core.archives`` or ``klepto_core.observers``; the object the entry
-point names implements the matching hook below and returns a
-:class:`klepto_core.types.PluginSpec` (or a list of them). The hook is called
-once, when the name is first resolved; the spec's factory is what the hot path
-uses afterwards.
-"""
+import warnings
 
-from __future__ import annotations
+from klepto_core.registry.hookspecs import hookimpl as hookimpl
+from klepto_core.registry.hookspecs import hookspec as hookspec
 
-import pluggy
-
-from klepto_core.types import GROUPS, PluginSpec
-
-__all__ = ["GROUPS", "PROJECT", "hookimpl", "hookspec"]
-
-PROJECT = "klepto_core"
-
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
-
-
-@hookspec
-def klepto_core_policy() -> PluginSpec | list[PluginSpec]:
-    """Return the eviction policy (or policies) this plugin provides.
-
-    The factory is called as ``factory(maxsize)`` and returns a
-    :class:`klepto_core.policy.Policy`.
-    """
-    raise NotImplementedError
-
-
-@hookspec
-def klepto_core_keymap() -> PluginSpec | list[PluginSpec]:
-    """Return the keymap class(es) this plugin provides.
-
-    The factory is a :class:`klepto_core.keymap.Keymap` subclass, called with
-    klepto's keymap options (typed, flat, sentinel, ...).
-    """
-    raise NotImplementedError
-
-
-@hookspec
-def klepto_core_serializer() -> PluginSpec | list[PluginSpec]:
-    """Return the serializer(s) this plugin provides.
-
-    The factory is called with no arguments (or serializer options) and returns
-    a :class:`klepto_core.serializer.Serializer`.
-    """
-    raise NotImplementedError
-
-
-@hookspec
-def klepto_core_archive() -> PluginSpec | list[PluginSpec]:
-    """Return the archive backend(s) this plugin provides.
-
-    The factory is called as ``factory(name, dict=None, cached=True, **options)``
-    exactly like klepto's archive constructors.
-    """
-    raise NotImplementedError
-
-
-@hookspec
-def klepto_core_observer() -> PluginSpec | list[PluginSpec]:
-    """Return the cache-event observer(s) this plugin provides.
-
-    The factory is called once per process with no arguments and returns a
-    :class:`klepto_core.observer.Observer`; every function decorated while the
-    plugin is installed reports its hits, misses, loads and evictions to it.
-    """
-    raise NotImplementedError
+warnings.warn(
+    "klepto_core.hookspecs is deprecated; import from klepto_core.plugin",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from klepto_core.keymap import NOSENTINEL as NOSENTINEL
-from klepto_core.keymap import SENTINEL as SENTINEL
+from klepto_core.base.keymap import NOSENTINEL as NOSENTINEL
+from klepto_core.base.keymap import SENTINEL as SENTINEL
+from klepto_core.errors import UnknownPluginError
+from klepto_core.keys.decode import stub_decoder
+from klepto_core.registry import REGISTRY
 
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # computed, so ``from klepto_core.keymaps import *`` sees every plugin
-        from klepto_core.registry import REGISTRY
 
         return ["SENTINEL", "NOSENTINEL", *REGISTRY.names("keymap")]
     if name.startswith("_"):
         if name == "_stub_decoder":
-            from klepto_core._stub import stub_decoder
-
             return stub_decoder
         raise AttributeError(f"module 'klepto_core.keymaps' has no attribute {name!r}")
-    from klepto_core.errors import UnknownPluginError
-    from klepto_core.registry import REGISTRY
 
     try:
         return REGISTRY.resolve("keymap", name).factory
@@ -35,6 +33,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from klepto_core.registry import REGISTRY
-
     return sorted(set(globals()) | set(REGISTRY.names("keymap")))

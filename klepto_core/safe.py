@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from klepto_core.compat.decorators import decorator_class, policy_decorator_names
+from klepto_core.errors import UnknownPluginError
+
 
 def __getattr__(name: str) -> Any:
     if name == "__all__":  # computed, so ``from klepto_core.safe import *`` sees every policy
-        from klepto_core.compat_cache import policy_decorator_names
 
         return policy_decorator_names()
     if name.endswith("_cache") and not name.startswith("_"):
-        from klepto_core.compat_cache import decorator_class
-        from klepto_core.errors import UnknownPluginError
 
         try:
             return decorator_class(name[: -len("_cache")], True)
@@ -30,6 +30,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from klepto_core.compat_cache import policy_decorator_names
-
     return sorted(set(globals()) | set(policy_decorator_names()))

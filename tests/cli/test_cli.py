@@ -277,7 +277,7 @@ def test_a_file_that_is_not_an_archive_exits_2_untouched(cli, need_archives, tmp
 
 
 def test_unknown_scheme_lists_the_known_ones(cli) -> None:
-    from klepto_core.archiving import url_schemes
+    from klepto_core.registry.urls import url_schemes
 
     result = cli("info", "nosuchplugin:x")
     assert result.code == 2
@@ -286,7 +286,7 @@ def test_unknown_scheme_lists_the_known_ones(cli) -> None:
 
 
 def test_unreachable_server_exits_3(cli) -> None:
-    from klepto_core.archiving import url_schemes
+    from klepto_core.registry.urls import url_schemes
 
     schemes = url_schemes()
     if "redis" in schemes:

@@ -54,7 +54,7 @@ USE_BY_NAME = textwrap.dedent(
 
     for x in (1, 1, 2, 1):  # maxsize 1: the hit, then 2 pushes 1 out
         double(x)
-    serializer = klepto_core.serializer.get_serializer("tppickle")
+    serializer = klepto_core.base.serializer.get_serializer("tppickle")
     from klepto_observer_tptally import counts  # installed: it saw every call above
     seen = counts()
     print(json.dumps({

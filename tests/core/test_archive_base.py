@@ -10,9 +10,6 @@ from typing import Any, ClassVar
 import pytest
 
 import klepto_core.archives as archives
-from klepto_core.archive_base import Archive, archive_factory
-from klepto_core.archiving import archive, open_archive
-from klepto_core.cachemap import cache
 from klepto_core.errors import (
     ArchiveUnavailableError,
     CorruptEntryError,
@@ -20,9 +17,10 @@ from klepto_core.errors import (
     SerializationError,
     UnknownPluginError,
 )
-from klepto_core.serializer import get_serializer
-from klepto_core.testing_archive import ArchiveConformance
-from klepto_core.types import PluginSpec
+from klepto_core.memo.memory import cache
+from klepto_core.plugin import Archive, PluginSpec, archive_factory, get_serializer
+from klepto_core.registry.urls import archive, open_archive
+from klepto_core.testing.archive import ArchiveConformance
 
 
 class BytesArchive(Archive):

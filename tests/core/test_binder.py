@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klepto_core import NULL, _keygen
-from klepto_core._binder import compile_binder
-from klepto_core.keymap import Keymap
+from klepto_core.base.keymap import Keymap
+from klepto_core.keys.binder import compile_binder
 
 
 def plain(a, b, c=3):

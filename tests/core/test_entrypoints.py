@@ -6,8 +6,8 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-from klepto_core._entrypoints import scan
-from klepto_core.types import GROUPS
+from klepto_core.registry.entrypoints import scan
+from klepto_core.registry.specs import GROUPS
 
 
 def test_scanner_agrees_with_importlib_metadata() -> None:

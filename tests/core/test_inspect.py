@@ -20,14 +20,14 @@ from hypothesis import strategies as st
 from klepto_core._inspect import (
     NULL,
     _keygen,
-    _Null,
     isvalid,
     keygen,
     signature,
     strip_markup,
     validate,
 )
-from klepto_core.keymap import Keymap
+from klepto_core.base.keymap import Keymap
+from klepto_core.keys.null import _Null
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import klepto_core
 from klepto_core.errors import UnhashableKeyError
 from klepto_core.keymaps import SENTINEL, hashmap, keymap, picklemap, stringmap
-from klepto_core.stable import stable_digest
+from klepto_core.keys.stable import stable_digest
 
 FLAT = ("a", 1, "b", 2, "c", 3)
 INT = int

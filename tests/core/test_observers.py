@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import klepto_core
+from klepto_core.base.observer import Observer
 from klepto_core.errors import InvalidArgumentError, UnknownPluginError
-from klepto_core.observer import Observer, notifier
+from klepto_core.memo.notify import notifier
 from klepto_core.registry import REGISTRY
-from klepto_core.types import PluginSpec
+from klepto_core.registry.specs import PluginSpec
 
 
 class Recorder(Observer):
@@ -130,7 +131,7 @@ def test_bad_observers_are_clear_errors() -> None:
         klepto_core.cached(observers=[object()])
     klepto_core.register_plugin("observer", PluginSpec("broken", lambda: "not an observer"))
     try:
-        with pytest.raises(InvalidArgumentError, match="not a klepto_core.observer.Observer"):
+        with pytest.raises(InvalidArgumentError, match="not a klepto_core.plugin.Observer"):
             klepto_core.cached(observers=["broken"])
     finally:
         REGISTRY.unregister("observer", "broken")

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import klepto_core
-from klepto_core.cachemap import cache as cache_type
+from klepto_core.memo.memory import cache as cache_type
 from klepto_core.registry import REGISTRY
 
 POLICIES = ("lru", "lfu", "mru", "rr", "inf", "no")

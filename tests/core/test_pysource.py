@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klepto_core.errors import SerializationError
-from klepto_core.pysource import from_source, to_source
+from klepto_core.storage.pysource import from_source, to_source
 
 scalars = st.none() | st.booleans() | st.integers() | st.text() | st.binary() | st.floats(allow_nan=False)
 plain = st.recursive(

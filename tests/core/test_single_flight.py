@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import klepto_core
-from klepto_core.archiving import archive as open_kind
 from klepto_core.errors import LockTimeoutError
-from klepto_core.locking import FileRangeLock, KeyLock
+from klepto_core.registry.urls import archive as open_kind
+from klepto_core.storage.locking import FileRangeLock, KeyLock
 
 
 def _local_archive(lock_file: str | None = None):

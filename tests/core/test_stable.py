@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from klepto_core import NULL
 from klepto_core.errors import SerializationError
 from klepto_core.keymaps import NOSENTINEL, SENTINEL
-from klepto_core.stable import FORMAT_VERSION, stable_bytes, stable_digest
+from klepto_core.keys.stable import FORMAT_VERSION, stable_bytes, stable_digest
 
 scalars = st.one_of(
     st.none(),
@@ -170,7 +170,7 @@ def test_digests_are_pinned(value: Any, digest: str) -> None:
 
 
 CORPUS = """
-from klepto_core.stable import stable_digest
+from klepto_core.keys.stable import stable_digest
 corpus = [
     "text é", b"\\x00bytes", 1.5, -0.0, float("inf"), float("nan"), 2**100, -7, 3 + 4j,
     ("a", (1, b"b"), [2.5]), {"z": 1, "a": {"s", "t"}, "m": frozenset({"x", "y", "w"})},

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _CHILD = r'''
 import json, sys
-from klepto_core.archiving import archive
+from klepto_core.registry.urls import archive
 from klepto_core.errors import KleptoCoreError
 
 def failure(exc):

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from klepto_core.api import cached
-from klepto_core.archiving import archive
+from klepto_core import cached
+from klepto_core.base.serializer import get_serializer
 from klepto_core.errors import KleptoCoreError, SerializationError, UnhashableKeyError
 from klepto_core.registry import REGISTRY
-from klepto_core.serializer import get_serializer
+from klepto_core.registry.urls import archive
 
 
 def _recursive_list() -> list[Any]:

@@ -145,7 +145,7 @@ def test_damaged_storage_reads_or_raises_klepto_errors(
 
 
 def _record(log: Any, key: str) -> list[tuple[Path, int, int | None]]:
-    """The byte range of ``key``'s record in a klepto_core.recordlog log."""
+    """The byte range of ``key``'s record in a klepto_core.storage.recordlog log."""
     log.refresh()
     entry = log.index[key]
     return [(Path(log.path), entry.offset, entry.offset + entry.length)]

@@ -74,7 +74,7 @@ class Location:
 
     def open(self, cached: bool = False, serializer: str | None = None) -> Any:
         """A new handle on the archive at this location."""
-        from klepto_core.archiving import archive
+        from klepto_core.registry.urls import archive
 
         options = dict(self.options)
         if serializer is not None:
@@ -209,7 +209,7 @@ def decorate(config: Config, location: Location) -> tuple[Callable[..., Any], An
     """
     keymap = keymap_object(config)
     if config.style == "api":
-        from klepto_core.api import cached
+        from klepto_core import cached
 
         decorator = cached(
             config.policy, maxsize=config.maxsize, keymap=keymap, purge=config.purge,
@@ -219,7 +219,7 @@ def decorate(config: Config, location: Location) -> tuple[Callable[..., Any], An
         func = decorator(target_function)
         memory = func.__cache__()  # type: ignore[attr-defined]
         return func, memory.archive
-    from klepto_core.compat_cache import decorator_class
+    from klepto_core.compat.decorators import decorator_class
 
     store = location.open(cached=config.cached, serializer=config.serializer)
     factory = decorator_class(config.policy)
@@ -234,7 +234,7 @@ def memory_is_archive(config: Config) -> bool:
 
 def memo_keys(config: Config, sequence: list[Any]) -> list[Any]:
     """The keys the cache stores for these calls (before namespacing)."""
-    from klepto_core.decorator import build_key_functions
+    from klepto_core.memo.wrappers import build_key_functions
 
     memo = build_key_functions(target_function, keymap_object(config), None, None, False)[0]
     return [memo(*call_args(call)[0], **call_args(call)[1]) for call in sequence]

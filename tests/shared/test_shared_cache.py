@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from klepto_core.archive_base import Archive
-from klepto_core.archiving import open_archive
-from klepto_core.testing_shared import SharedPool, SharedRun, overlapping, stampede
+from klepto_core.base.archive import Archive
+from klepto_core.registry.urls import open_archive
+from klepto_core.testing.shared import SharedPool, SharedRun, overlapping, stampede
 from tests.services import mariadb_url, postgres_url, redis_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Any, ClassVar
 
-from klepto_core.archive_base import Archive, archive_factory
-from klepto_core.hookspecs import hookimpl
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import Archive, PluginSpec, archive_factory, hookimpl
 
 
 class DictArchive(Archive):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from klepto_core.archive_base import Archive
 from klepto_core.archives import cache, dict_archive
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.base.archive import Archive
+from klepto_core.testing.archive import ArchiveConformance
 
 
 class TestDictArchive(ArchiveConformance):

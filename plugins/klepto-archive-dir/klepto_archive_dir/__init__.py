@@ -4,7 +4,7 @@ Two layouts, chosen by ``layout``:
 
 ``"log"`` (the default for a new or empty directory, and one whose log holds records)
     Entries are checksummed records appended to ``<dirname>/memo.log`` (the
-    :mod:`klepto_core.recordlog` format, as the file archive's). A write is one
+    :mod:`klepto_core.storage.recordlog` format, as the file archive's). A write is one
     ``flock``-ed append, a read an index lookup and one ``pread``; other
     processes' appends are picked up from the file's tail (one ``stat``). A
     damaged record raises CorruptEntryError naming the archive and the key.
@@ -59,17 +59,14 @@ from klepto_archive_dir._entries import _Payload as _Payload
 from klepto_archive_dir._entries import digest as digest
 from klepto_archive_dir._entries import entry_name as entry_name
 from klepto_archive_dir._entries import readable as readable
-from klepto_core.archive_base import archive_factory
 from klepto_core.errors import (
     CorruptEntryError,
     FormatError,
     InvalidArgumentError,
     SerializationError,
 )
-from klepto_core.hookspecs import hookimpl
-from klepto_core.recordlog import MAGIC, RecordLog, read_header
-from klepto_core.serializer import Serializer, get_serializer
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Serializer, archive_factory, get_serializer, hookimpl
+from klepto_core.storage.recordlog import MAGIC, RecordLog, read_header
 
 #: the record log inside the directory (no K_ prefix: klepto never lists it)
 LOG_NAME = "memo.log"

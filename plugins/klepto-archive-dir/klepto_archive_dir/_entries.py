@@ -30,11 +30,10 @@ from collections.abc import Hashable, Iterator
 from typing import Any
 
 from klepto_archive_dir import _formats
-from klepto_core.archive_base import Archive
 from klepto_core.errors import SerializationError
-from klepto_core.pysource import to_source
-from klepto_core.recordlog import fsync_dir, unique_suffix
-from klepto_core.serializer import get_serializer
+from klepto_core.plugin import Archive, get_serializer
+from klepto_core.storage.pysource import to_source
+from klepto_core.storage.recordlog import fsync_dir, unique_suffix
 
 PREFIX = "K_"
 DIGEST_MARK = "~"
@@ -58,7 +57,7 @@ def readable(key: Hashable) -> bool:
 def digest(key: Hashable) -> str:
     """A stable hex digest of ``key``, the same in every process."""
     try:
-        from klepto_core.stable import stable_digest
+        from klepto_core.keys.stable import stable_digest
     except ImportError:  # pragma: no cover - klepto_core always ships it
         import hashlib
         import pickle

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from klepto_archive_dir import LOG_NAME, DirArchive, entry_name
 
-from klepto_core import recordlog
-from klepto_core.archive_base import Archive
 from klepto_core.archives import dir_archive
+from klepto_core.base.archive import Archive
 from klepto_core.errors import CorruptEntryError, FormatError, InvalidArgumentError
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.storage import recordlog
+from klepto_core.testing.archive import ArchiveConformance
 
 
 def flip_record_byte(archive: DirArchive, key: Hashable) -> None:

@@ -1,7 +1,7 @@
 """A single-file archive (klepto's ``file_archive``) that appends instead of rewriting.
 
 New files are an append-only log of checksummed records
-(:mod:`klepto_core.recordlog`): a set or delete costs one locked ``write`` of
+(:mod:`klepto_core.storage.recordlog`): a set or delete costs one locked ``write`` of
 one record, a read one ``pread`` through an in-memory index rebuilt on open
 and caught up from the file's tail whenever another process has appended.
 When more than half the file is superseded records it is compacted into a
@@ -25,13 +25,17 @@ from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
-from klepto_core import recordlog
-from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import CorruptEntryError, FormatError
-from klepto_core.hookspecs import hookimpl
-from klepto_core.recordlog import RecordLog
-from klepto_core.serializer import Serializer, get_serializer
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import (
+    Archive,
+    PluginSpec,
+    Serializer,
+    archive_factory,
+    get_serializer,
+    hookimpl,
+)
+from klepto_core.storage import recordlog
+from klepto_core.storage.recordlog import RecordLog
 
 _PY_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd")
 

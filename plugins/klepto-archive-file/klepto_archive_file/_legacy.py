@@ -14,9 +14,9 @@ from collections.abc import Hashable
 from typing import Any, ClassVar
 
 from klepto_core.errors import FormatError
-from klepto_core.pysource import from_source, to_source
-from klepto_core.recordlog import MAGIC
-from klepto_core.serializer import Serializer
+from klepto_core.plugin import Serializer
+from klepto_core.storage.pysource import from_source, to_source
+from klepto_core.storage.recordlog import MAGIC
 
 LOG, PICKLE, JSON, PYTHON = "log", "klepto-pickle", "klepto-json", "klepto-python"
 _PREFIX = b"memo ="

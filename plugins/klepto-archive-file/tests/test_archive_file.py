@@ -8,10 +8,10 @@ from pathlib import Path
 
 from klepto_archive_file import FileArchive
 
-from klepto_core import recordlog as _log
-from klepto_core.archive_base import Archive
 from klepto_core.archives import file_archive
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.base.archive import Archive
+from klepto_core.storage import recordlog as _log
+from klepto_core.testing.archive import ArchiveConformance
 
 
 def flip_value_byte(archive: Archive, key: Hashable) -> None:

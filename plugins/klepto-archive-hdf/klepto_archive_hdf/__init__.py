@@ -29,9 +29,7 @@ Unpickling is code execution: open only files you trust.
 from __future__ import annotations
 
 from klepto_archive_hdf._archive import URL_SCHEMES, HDFArchive
-from klepto_core.archive_base import archive_factory
-from klepto_core.hookspecs import hookimpl
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, archive_factory, hookimpl
 
 hdf_archive = archive_factory(HDFArchive)
 

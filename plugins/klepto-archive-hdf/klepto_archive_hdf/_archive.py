@@ -8,9 +8,8 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from klepto_archive_hdf._h5 import h5py
-from klepto_core.archive_base import Archive
 from klepto_core.errors import CorruptEntryError, SerializationError, UnhashableKeyError
-from klepto_core.serializer import Serializer, get_serializer
+from klepto_core.plugin import Archive, Serializer, get_serializer
 
 
 class _KleptoDefault:

@@ -10,9 +10,9 @@ import numpy
 import pytest
 from klepto_archive_hdf import HDFArchive, hdf_archive
 
-from klepto_core.archive_base import Archive
+from klepto_core.base.archive import Archive
 from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.testing.archive import ArchiveConformance
 
 
 def _entry_path(archive: Archive, key: object) -> str:
@@ -115,7 +115,7 @@ def test_factory_wraps_in_a_cache_and_seeds_memory(tmp_path):
 
 def test_opened_by_url_and_by_name(tmp_path):
     from klepto_core import open_archive
-    from klepto_core.archiving import archive
+    from klepto_core.registry.urls import archive
 
     path = str(tmp_path / "u.h5")
     a = open_archive(f"hdf:{path}")

@@ -3,7 +3,7 @@
 klepto only checked that ``hit + miss + load`` adds up; here every result is also
 checked (values loaded back from the file included), every computed entry must
 reach the file, and a second decorated function on a fresh cache over the same
-file computes nothing (``klepto_core.testing_archive.check_cache_reloads_from_archive``).
+file computes nothing (``klepto_core.testing.archive.check_cache_reloads_from_archive``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from klepto_core.archives import hdf_archive
 from klepto_core.keymaps import hashmap, keymap, picklemap, stringmap
 from klepto_core.safe import lru_cache
-from klepto_core.testing_archive import check_cache_reloads_from_archive, keymap_variants
+from klepto_core.testing.archive import check_cache_reloads_from_archive, keymap_variants
 
 KEYMAPS = keymap_variants(keymap, hashmap, stringmap, picklemap)
 

@@ -6,9 +6,7 @@ h5py is imported when an archive is opened, never when the plugin is listed.
 from __future__ import annotations
 
 from klepto_archive_hdfdir._archive import HDFDirArchive
-from klepto_core.archive_base import archive_factory
-from klepto_core.hookspecs import hookimpl
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, archive_factory, hookimpl
 
 hdfdir_archive = archive_factory(HDFDirArchive)
 

@@ -25,8 +25,8 @@ from klepto_archive_dir import DirArchive, _Payload, entry_name, readable
 from klepto_archive_hdf._archive import _DEFAULT, extra_state, settings
 from klepto_archive_hdf._h5 import h5py
 
-from klepto_core.archive_base import Archive
 from klepto_core.errors import SerializationError
+from klepto_core.plugin import Archive
 
 OUTPUT = "output.hdf5"
 INPUT = "input.hdf5"

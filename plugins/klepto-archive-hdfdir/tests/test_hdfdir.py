@@ -15,7 +15,7 @@ import pytest
 from klepto_archive_hdfdir import HDFDirArchive, hdfdir_archive
 
 from klepto_core.errors import SerializationError
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.testing.archive import ArchiveConformance
 
 
 class _HDFDirSuite(ArchiveConformance):

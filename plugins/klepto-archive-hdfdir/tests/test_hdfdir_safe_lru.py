@@ -1,6 +1,6 @@
 """klepto's test_hdf (its hdfdir half), ported: ``safe.lru_cache`` over hdfdir layouts x keymaps.
 
-Each case runs ``klepto_core.testing_archive.check_cache_reloads_from_archive``:
+Each case runs ``klepto_core.testing.archive.check_cache_reloads_from_archive``:
 every result checked, every computed entry stored in the directory, and a
 second decorated function on a fresh cache computing nothing.
 """
@@ -12,7 +12,7 @@ import pytest
 from klepto_core.archives import hdfdir_archive
 from klepto_core.keymaps import hashmap, keymap, picklemap, stringmap
 from klepto_core.safe import lru_cache
-from klepto_core.testing_archive import check_cache_reloads_from_archive, keymap_variants
+from klepto_core.testing.archive import check_cache_reloads_from_archive, keymap_variants
 
 KEYMAPS = keymap_variants(keymap, hashmap, stringmap, picklemap)
 

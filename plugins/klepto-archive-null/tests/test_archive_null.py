@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from klepto_core.archives import cache, null_archive
-from klepto_core.cachemap import is_null
+from klepto_core.memo.memory import is_null
 
 
 def test_writes_are_dropped() -> None:

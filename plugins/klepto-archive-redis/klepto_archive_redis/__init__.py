@@ -48,7 +48,6 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from klepto_core.archive_base import Archive, archive_factory
 from klepto_core.errors import (
     ArchiveUnavailableError,
     ArchiveURLError,
@@ -56,11 +55,16 @@ from klepto_core.errors import (
     InvalidArgumentError,
     SerializationError,
 )
-from klepto_core.hookspecs import hookimpl
-from klepto_core.locking import KeyLock, lock_scope, poll
-from klepto_core.serializer import Serializer, get_serializer
-from klepto_core.stable import stable_bytes
-from klepto_core.types import PluginSpec
+from klepto_core.keys.stable import stable_bytes
+from klepto_core.plugin import (
+    Archive,
+    PluginSpec,
+    Serializer,
+    archive_factory,
+    get_serializer,
+    hookimpl,
+)
+from klepto_core.storage.locking import KeyLock, lock_scope, poll
 
 __all__ = ["RedisArchive", "redis_archive"]
 

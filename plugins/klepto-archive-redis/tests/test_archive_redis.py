@@ -21,15 +21,15 @@ import redis
 from klepto_archive_redis import RedisArchive, redis_archive
 
 import klepto_core
-from klepto_core.api import archive as archive_by_kind
-from klepto_core.archive_base import Archive
-from klepto_core.archiving import open_archive, url_schemes
+from klepto_core import archive as archive_by_kind
+from klepto_core.base.archive import Archive
 from klepto_core.errors import (
     ArchiveUnavailableError,
     CorruptEntryError,
     InvalidArgumentError,
 )
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.registry.urls import open_archive, url_schemes
+from klepto_core.testing.archive import ArchiveConformance
 from tests.services import redis_url
 
 pytestmark = pytest.mark.services

@@ -25,8 +25,7 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 import klepto_core
-from klepto_core.archive_base import Archive
-from klepto_core.archiving import open_archive, url_schemes
+from klepto_core.base.archive import Archive
 from klepto_core.cli import main as cli_main
 from klepto_core.errors import (
     ArchiveUnavailableError,
@@ -34,9 +33,10 @@ from klepto_core.errors import (
     InvalidArgumentError,
     LockTimeoutError,
 )
-from klepto_core.stable import stable_bytes
-from klepto_core.testing_archive import ArchiveConformance
-from klepto_core.testing_shared import SharedPool, stampede
+from klepto_core.keys.stable import stable_bytes
+from klepto_core.registry.urls import open_archive, url_schemes
+from klepto_core.testing.archive import ArchiveConformance
+from klepto_core.testing.shared import SharedPool, stampede
 from tests.services import redis_url, services_required
 
 pytestmark = pytest.mark.services

@@ -13,7 +13,7 @@ import redis
 from klepto_archive_redis import RedisArchive, redis_archive
 
 from klepto_core.errors import LockTimeoutError
-from klepto_core.testing_shared import overlapping, run_shared, stampede
+from klepto_core.testing.shared import overlapping, run_shared, stampede
 from tests.services import redis_url
 
 pytestmark = pytest.mark.services
@@ -32,7 +32,7 @@ def space() -> Iterator[tuple[str, str]]:
 
 
 def _lock_name(archive: RedisArchive, key: object) -> bytes:
-    from klepto_core.stable import stable_bytes
+    from klepto_core.keys.stable import stable_bytes
 
     return archive._lock_prefix + stable_bytes(key)
 

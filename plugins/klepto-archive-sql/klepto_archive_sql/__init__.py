@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from klepto_archive_sqltable import DEFAULT_PROTOCOL, SqlTableArchive
 
-from klepto_core.archive_base import archive_factory
-from klepto_core.hookspecs import hookimpl
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, archive_factory, hookimpl
 
 if TYPE_CHECKING:
     from klepto_archive_sql._legacy import LegacyTables

@@ -23,12 +23,11 @@ from klepto_archive_sql import DEFAULT_TABLE
 from klepto_archive_sqltable import testing as helpers
 from klepto_archive_sqltable._db import normalize_url
 
-from klepto_core import lru_cache
-from klepto_core.api import open_archive
-from klepto_core.archive_base import Archive
+from klepto_core import lru_cache, open_archive
 from klepto_core.archives import sql_archive
+from klepto_core.base.archive import Archive
 from klepto_core.errors import ArchiveUnavailableError, CorruptEntryError
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.testing.archive import ArchiveConformance
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from klepto_core.archive_base import Archive, archive_factory
-from klepto_core.hookspecs import hookimpl
-from klepto_core.serializer import Serializer, get_serializer
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import (
+    Archive,
+    PluginSpec,
+    Serializer,
+    archive_factory,
+    get_serializer,
+    hookimpl,
+)
 
 if TYPE_CHECKING:
     from klepto_archive_sqltable._db import Database
@@ -214,7 +218,7 @@ class SqlTableArchive(Archive):
         connection of its own, so the server frees it if the process dies. A
         SQLite file: a byte-range lock on ``<file>.lock``; otherwise the default.
         """
-        from klepto_core import locking
+        from klepto_core.storage import locking
 
         db = self._db
         queries = _SERVER_LOCKS.get(db.backend)

@@ -25,8 +25,8 @@ from sqlalchemy.schema import CreateTable
 
 from klepto_archive_sqltable._db import Database, first_line
 from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
-from klepto_core.serializer import Serializer
-from klepto_core.stable import stable_digest
+from klepto_core.keys.stable import stable_digest
+from klepto_core.plugin import Serializer
 
 KEY = "Kkey"
 VALUE = "Kval"

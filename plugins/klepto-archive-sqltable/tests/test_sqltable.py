@@ -37,10 +37,10 @@ from klepto_archive_sqltable.testing import (
     unique_name,
 )
 
+from klepto_core import archive as open_by_kind
 from klepto_core import open_archive
-from klepto_core.api import archive as open_by_kind
-from klepto_core.archive_base import Archive
 from klepto_core.archives import _sqlname, cache, sqltable_archive
+from klepto_core.base.archive import Archive
 from klepto_core.errors import (
     ArchiveError,
     ArchiveUnavailableError,
@@ -48,7 +48,7 @@ from klepto_core.errors import (
     FormatError,
     SerializationError,
 )
-from klepto_core.testing_archive import ArchiveConformance
+from klepto_core.testing.archive import ArchiveConformance
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from klepto_core.archiving import open_archive
 from klepto_core.errors import LockTimeoutError
+from klepto_core.registry.urls import open_archive
 
 
 def _try(url: str, key: str, result) -> None:

@@ -3,7 +3,7 @@
 ``algorithm=None`` uses builtin ``hash`` and returns a :class:`HashKey`; a
 hashlib name (``'md5'``, ``'sha1'``...) gives the hex digest of the key's repr,
 exactly as klepto; ``algorithm='stable'`` gives a digest of the key's canonical
-bytes (:func:`klepto_core.stable.stable_digest`), the same in every process.
+bytes (:func:`klepto_core.keys.stable.stable_digest`), the same in every process.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from klepto_core import crypto
-from klepto_core.hookspecs import hookimpl
-from klepto_core.keymap import Keymap
-from klepto_core.stable import stable_digest
-from klepto_core.types import PluginSpec
+from klepto_core.keys import crypto
+from klepto_core.keys.stable import stable_digest
+from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
-#: the ``algorithm`` that selects :func:`klepto_core.stable.stable_digest`
+#: the ``algorithm`` that selects :func:`klepto_core.keys.stable.stable_digest`
 STABLE = "stable"
 
 

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 import pytest
 
 from klepto_core import keymaps
-from klepto_core.keymap import Keymap
+from klepto_core.base.keymap import Keymap
 from klepto_core.keymaps import SENTINEL, hashmap, keymap
-from klepto_core.stable import stable_digest
+from klepto_core.keys.stable import stable_digest
 from klepto_core.testing import KeymapConformance
 
 INT = int
@@ -261,7 +261,7 @@ def test_stable_keys_tell_apart_values_klepto_merged() -> None:
 
 STABLE_CORPUS = """
 from klepto_core.keymaps import hashmap, SENTINEL
-from klepto_core.stable import stable_digest
+from klepto_core.keys.stable import stable_digest
 h = hashmap(algorithm="stable")
 hs = hashmap(algorithm="stable", typed=True, flat=False, sentinel=SENTINEL)
 calls = [

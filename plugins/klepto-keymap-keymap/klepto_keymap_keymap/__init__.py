@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.keymap import Keymap
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 
 class RawKeymap(Keymap):

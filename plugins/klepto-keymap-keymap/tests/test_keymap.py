@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from klepto_core import keymaps
-from klepto_core.keymap import Keymap
+from klepto_core.base.keymap import Keymap
 from klepto_core.keymaps import NOSENTINEL, SENTINEL, keymap
 from klepto_core.testing import KeymapConformance
 

@@ -6,11 +6,9 @@ from collections.abc import Hashable
 from types import ModuleType
 from typing import Any
 
-from klepto_core import crypto
 from klepto_core.errors import InvalidArgumentError
-from klepto_core.hookspecs import hookimpl
-from klepto_core.keymap import NOSENTINEL, Keymap
-from klepto_core.types import PluginSpec
+from klepto_core.keys import crypto
+from klepto_core.plugin import NOSENTINEL, Keymap, PluginSpec, hookimpl
 
 
 class PickleKeymap(Keymap):

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import pytest
 
 from klepto_core import keymaps
+from klepto_core.base.keymap import Keymap
 from klepto_core.errors import InvalidArgumentError
-from klepto_core.keymap import Keymap
 from klepto_core.keymaps import SENTINEL, keymap, picklemap
 from klepto_core.testing import KeymapConformance
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from klepto_core import crypto
-from klepto_core.hookspecs import hookimpl
-from klepto_core.keymap import Keymap
-from klepto_core.types import PluginSpec
+from klepto_core.keys import crypto
+from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 
 class StringKeymap(Keymap):
     """Key a call by the text of its formatted arguments: any arguments give a key.
 
     ``encoding`` is None (``str``), ``'str'``, ``'repr'``, ``'ascii'`` or a codec
-    name (the repr encoded to bytes); see ``klepto_core.crypto.encodings()``.
-    Other options (``strict``) go to ``klepto_core.crypto.string``. Two
+    name (the repr encoded to bytes); see ``klepto_core.keys.crypto.encodings()``.
+    Other options (``strict``) go to ``klepto_core.keys.crypto.string``. Two
     arguments with the same text share a key: ``stringmap()(1) == stringmap()('1')``.
     """
 

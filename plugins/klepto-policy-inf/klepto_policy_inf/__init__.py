@@ -10,9 +10,7 @@ from collections.abc import Hashable, Mapping
 from itertools import islice
 from typing import Any, ClassVar
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Policy, hookimpl
 
 
 class InfPolicy(Policy):

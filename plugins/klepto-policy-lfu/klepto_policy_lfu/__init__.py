@@ -15,9 +15,7 @@ from itertools import count
 from operator import itemgetter
 from typing import Any
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy, untracked
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Policy, hookimpl, untracked
 
 
 class _Bucket:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from klepto_policy_lru import LRUPolicy
 
 import klepto_core
@@ -28,6 +29,9 @@ def test_entries_the_policy_never_saw_leave_first() -> None:
     assert policy.victims(memory, "new") == ["old1"]
 
 
-def test_negative_maxsize_keeps_nothing() -> None:
-    f = klepto_core.lru_cache(maxsize=-1)(lambda x: x)
-    assert f(1) == 1 and f.info().size == 0
+def test_negative_maxsize_is_refused() -> None:
+    # klepto took maxsize=-1 and kept nothing, silently: we refuse it (issue 14)
+    from klepto_core.errors import InvalidMaxsizeError
+
+    with pytest.raises(InvalidMaxsizeError, match="not negative"):
+        klepto_core.lru_cache(maxsize=-1)

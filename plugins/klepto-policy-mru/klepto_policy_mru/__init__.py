@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import UseOrderPolicy, untracked_victims
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, UseOrderPolicy, hookimpl, untracked_victims
 
 _ABSENT: Any = object()
 

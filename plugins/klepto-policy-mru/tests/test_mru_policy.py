@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from klepto_policy_mru import MRUPolicy
 
 import klepto_core
@@ -57,6 +58,9 @@ def test_prefilled_cache_no_longer_raises():
     assert call_key(x=1) in f.__cache__()
 
 
-def test_negative_maxsize_keeps_nothing():
-    f = traced(-1, [1, 2, 1])
-    assert len(f.__cache__()) == 0 and f.info().miss == 3
+def test_negative_maxsize_is_refused():
+    # klepto took maxsize=-1 and kept nothing, silently: we refuse it (issue 14)
+    from klepto_core.errors import InvalidMaxsizeError
+
+    with pytest.raises(InvalidMaxsizeError, match="not negative"):
+        traced(-1, [1])

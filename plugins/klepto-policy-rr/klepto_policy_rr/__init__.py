@@ -11,9 +11,7 @@ import random
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.policy import Policy, untracked_victims
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Policy, hookimpl, untracked_victims
 
 
 class RRPolicy(Policy):

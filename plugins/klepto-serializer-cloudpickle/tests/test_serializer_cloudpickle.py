@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from klepto_core.serializer import get_serializer
+from klepto_core.base.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 

@@ -6,7 +6,7 @@ import pickle
 import subprocess
 import sys
 
-from klepto_core.serializer import get_serializer
+from klepto_core.base.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 
@@ -32,7 +32,7 @@ def test_output_is_readable_by_dill_itself() -> None:
 def test_objects_of_main_are_stored_by_value() -> None:
     code = """
 import sys
-from klepto_core.serializer import get_serializer
+from klepto_core.base.serializer import get_serializer
 class Local:
     x = 5
 sys.stdout.buffer.write(get_serializer('dill').dumps(Local()))

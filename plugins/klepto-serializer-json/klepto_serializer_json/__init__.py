@@ -6,9 +6,7 @@ import json
 from typing import Any, ClassVar
 
 from klepto_core.errors import SerializationError
-from klepto_core.hookspecs import hookimpl
-from klepto_core.serializer import Serializer
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Serializer, hookimpl
 
 _SCALARS = (str, int, float, bool, type(None))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from klepto_core.base.serializer import get_serializer
 from klepto_core.errors import SerializationError
-from klepto_core.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 

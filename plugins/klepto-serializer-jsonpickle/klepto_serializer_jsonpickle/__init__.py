@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from klepto_core.hookspecs import hookimpl
-from klepto_core.serializer import Serializer
-from klepto_core.types import PluginSpec
+from klepto_core.plugin import PluginSpec, Serializer, hookimpl
 
 
 class JsonpickleSerializer(Serializer):

@@ -1,0 +1,1 @@
+"""What a plugin subclasses: policies, keymaps, serializers, observers and archives."""

@@ -1,0 +1,1 @@
+"""klepto-only behaviour (its decorator classes, ``_inspect`` and ``tools``), for the facades."""

@@ -1,0 +1,1 @@
+"""Memoizing: the option resolver, ``cached()``, the wrappers and the memory before an archive."""

@@ -1,0 +1,111 @@
+"""The methods a decorated function carries: ``info``, ``clear``, ``key``, ``lookup``, ``load`` ...
+
+klepto's names and meanings (see the compatibility notes): ``info()`` counts
+hits, misses and loads; ``clear()`` empties memory, never the archive behind it;
+``load``/``dump`` move entries between memory and the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from klepto_core.errors import InvalidArgumentError
+from klepto_core.memo.info import CacheInfo
+from klepto_core.memo.memory import Memory, is_archive
+from klepto_core.memo.misses import Misses
+from klepto_core.memo.options import Options
+
+
+def attach_controls(
+    wrapper: Callable[..., Any],
+    misses: Misses,
+    built: tuple[Callable[..., Any], Callable[[], int], Callable[[], None]],
+    memo_key: Callable[..., Hashable],
+    user_key: Callable[..., Hashable],
+    options: Options,
+) -> None:
+    """Give ``wrapper`` klepto's methods over its memory, counters and keys."""
+    memory = misses.memory
+    _wrapper, hit_count, reset_hits = built
+
+    def info() -> CacheInfo:
+        """Hits, misses and loads so far, the maxsize and the number of entries in memory."""
+        hits = hit_count() + misses.flight_hits
+        return CacheInfo(hits, misses.misses, misses.loads, misses.maxsize, len(memory))
+
+    def clear(keepstats: bool = False) -> None:
+        """Empty memory (not the archive) and, unless ``keepstats``, reset the counters."""
+        misses.clear(keepstats)
+        if not keepstats:
+            reset_hits()
+
+    def key(*args: Any, **kwds: Any) -> Hashable:
+        """The key a call with these arguments is cached under."""
+        return user_key(*args, **kwds)
+
+    def lookup(*args: Any, **kwds: Any) -> Any:
+        """The value in memory for a call with these arguments; KeyError if absent."""
+        return memory[memo_key(*args, **kwds)]
+
+    controls: dict[str, Any] = {
+        "info": info,
+        "clear": clear,
+        "key": key,
+        "lookup": lookup,
+        "load": _mover(getattr(memory, "load", None), _LOAD_DOC),
+        "dump": _mover(getattr(memory, "dump", None), _DUMP_DOC),
+        "archive": _archive_setter(memory),
+        "archived": _archived(memory),
+        "__cache__": lambda: memory,
+        "__mask__": lambda: options.ignore,
+        "__map__": lambda: options.keymap,
+        "__policy__": lambda: misses.policy,
+    }
+    for name, function in controls.items():
+        setattr(wrapper, name, function)
+
+
+_LOAD_DOC = "Copy these keys (all when none) from the archive into memory."
+_DUMP_DOC = "Write these keys (all of memory when none) to the archive."
+
+
+def _mover(move: Callable[..., None] | None, doc: str) -> Callable[..., None]:
+    """``load``/``dump`` over memory's own, a no-op for a mapping without them."""
+
+    def keys_mover(*keys: Hashable) -> None:
+        if move is not None:
+            move(*keys)
+
+    keys_mover.__doc__ = doc
+    return keys_mover
+
+
+def _archive_setter(memory: Any) -> Callable[[Any], None]:
+    def set_archive(obj: Any) -> None:
+        """Attach a new archive behind memory (a cache's archive, or an archive)."""
+        if not isinstance(memory, Memory):
+            raise ValueError("cannot set new archive")
+        if isinstance(obj, Memory):
+            obj = obj.archive
+        if not is_archive(obj):
+            raise InvalidArgumentError(
+                f"archive() expects an archive or a cache, got {type(obj).__name__}; "
+                "use f.archived(False) to switch archiving off"
+            )
+        memory.archive = obj
+
+    return set_archive
+
+
+def _archived(memory: Any) -> Callable[..., Any]:
+    def archived(*on: bool) -> Any:
+        """Whether an archive is attached; ``archived(False)``/``archived(True)`` toggle it."""
+        method = getattr(memory, "archived", None)
+        if method is None:
+            if on:
+                raise ValueError("cannot toggle archive")
+            return False
+        return method(*on)
+
+    return archived

@@ -1,0 +1,213 @@
+"""Wrap a function in a memoizing cache: key the call, look it up, hand a miss on.
+
+Everything is decided once, at decoration. :func:`memoize` picks one of three
+small wrapper builders, so the hit path never tests an option:
+
+- :func:`_untracked_wrapper`: the policy keeps no hit bookkeeping (rr, inf, no);
+  a hit is the key, a dict lookup and a counter.
+- :func:`_tracked_wrapper`: the policy (or an observer) wants each hit (lru, lfu, mru).
+- :func:`_safe_wrapper`: ``safe`` decorators, where a call that cannot be keyed
+  is computed, not cached.
+
+Everything a miss does lives in :mod:`klepto_core.memo.misses`; the methods a
+decorated function carries (``info``, ``clear``, ``key`` ...) in
+:mod:`klepto_core.memo.controls`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from klepto_core.errors import InvalidArgumentError, ObserverError, UnhashableKeyError
+from klepto_core.keys.compose import build_key_functions, namespaced
+from klepto_core.memo.controls import attach_controls
+from klepto_core.memo.misses import MISSING, Misses, SingleFlightMisses
+from klepto_core.memo.notify import notifier
+from klepto_core.memo.options import Options, check_ignore
+
+#: a wrapper and its hit counter: (wrapper, read the count, reset it)
+Built = tuple[Callable[..., Any], Callable[[], int], Callable[[], None]]
+
+
+def memoize(
+    func: Callable[..., Any],
+    options: Options,
+    *,
+    cache: Any,
+    namespace: str | None = None,
+    write_through: bool = False,
+) -> Callable[..., Any]:
+    """Return ``func`` wrapped in a cache run by ``options`` over the mapping ``cache``.
+
+    ``namespace`` prefixes every key (so functions sharing one archive never
+    read each other's results); ``write_through`` writes each computed value to
+    the archive at once instead of on eviction, purge or ``dump()``.
+    """
+    if not callable(func):
+        raise InvalidArgumentError(f"cannot cache {func!r}: it is not callable")
+    check_ignore(func, options.ignore)
+    memo_key, user_key = build_key_functions(
+        func, options.keymap, options.ignore, options.tol, options.deep
+    )
+    if namespace is not None:
+        memo_key, user_key = namespaced(namespace, memo_key), namespaced(namespace, user_key)
+    kind = SingleFlightMisses if options.single_flight else Misses
+    misses = kind(
+        func, cache, options.new_policy(), options.maxsize,
+        purge=options.purge, write_through=write_through, report=notifier(func, options.observers),
+    )
+    misses.on_hit = _hit_hook(func, misses)
+    if options.safe:
+        built = _safe_wrapper(memo_key, _lookup(misses), misses)
+    elif misses.on_hit is None:
+        built = _untracked_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
+    else:
+        built = _tracked_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
+    wrapper = built[0]
+    functools.update_wrapper(wrapper, func)
+    attach_controls(wrapper, misses, built, memo_key, user_key, options)
+    return wrapper
+
+
+def _lookup(misses: Misses) -> Callable[[Hashable, Any], Any]:
+    """Memory's ``get``; with maxsize 0 a lookup that never answers (klepto's no_cache)."""
+    if misses.maxsize != 0:
+        return misses.memory.get  # type: ignore[no-any-return]
+
+    def never(key: Hashable, default: Any) -> Any:
+        hash(key)  # an unhashable key fails here, as a real lookup would
+        return default
+
+    # a value found in memory (pre-filled, or the archive that *is* memory) counts as a load
+    return never
+
+
+def _hit_hook(func: Callable[..., Any], misses: Misses) -> Callable[[Hashable], object] | None:
+    """What a hit runs: the policy's hook, then the observers' (None when neither listens)."""
+    policy_hit = misses.policy.on_hit
+    tell = misses.report.hit if misses.report is not None else None
+    if tell is None:
+        return policy_hit
+
+    def observed_hit(key: Hashable) -> None:
+        # the policy's bookkeeping first (its KeyError handled here, as the wrappers do),
+        # then the observers, whose own KeyError must not pass for it
+        if policy_hit is not None:
+            misses.tracked_hit(policy_hit, key)
+        try:
+            tell(key)
+        except KeyError as exc:
+            raise ObserverError(f"an observer of {func!r} raised on a hit: {exc!r}") from exc
+
+    return observed_hit
+
+
+def _unhashable(func: Callable[..., Any]) -> Callable[[Exception], UnhashableKeyError]:
+    """The error for a call whose arguments the keymap cannot turn into a key."""
+
+    def unhashable(exc: Exception) -> UnhashableKeyError:
+        error = UnhashableKeyError(
+            f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}; "
+            "use klepto_core.safe or a keymap that accepts it (stringmap, picklemap)"
+        )
+        error.__cause__ = exc
+        return error
+
+    return unhashable
+
+
+def _untracked_wrapper(
+    memo_key: Callable[..., Hashable],
+    get: Callable[[Hashable, Any], Any],
+    misses: Misses,
+    unhashable: Callable[[Exception], UnhashableKeyError],
+) -> Built:
+    miss = misses.miss
+    hits = 0
+
+    def wrapper(*args: Any, **kwds: Any) -> Any:
+        nonlocal hits
+        try:
+            key = memo_key(*args, **kwds)
+        except Exception as exc:  # unhashable, or a keymap that cannot encode the arguments
+            raise unhashable(exc) from exc
+        try:
+            value = get(key, MISSING)
+        except TypeError as exc:
+            raise unhashable(exc) from exc
+        if value is not MISSING:
+            hits += 1
+            return value
+        return miss(key, args, kwds)
+
+    def reset() -> None:
+        nonlocal hits
+        hits = 0
+
+    return wrapper, lambda: hits, reset
+
+
+def _tracked_wrapper(
+    memo_key: Callable[..., Hashable],
+    get: Callable[[Hashable, Any], Any],
+    misses: Misses,
+    unhashable: Callable[[Exception], UnhashableKeyError],
+) -> Built:
+    miss, on_hit, lock, admitted = misses.miss, misses.on_hit, misses.lock, misses.admitted
+    assert on_hit is not None
+    hits = 0
+
+    def wrapper(*args: Any, **kwds: Any) -> Any:
+        nonlocal hits
+        try:
+            key = memo_key(*args, **kwds)
+        except Exception as exc:  # unhashable, or a keymap that cannot encode the arguments
+            raise unhashable(exc) from exc
+        try:
+            value = get(key, MISSING)
+        except TypeError as exc:
+            raise unhashable(exc) from exc
+        if value is not MISSING:
+            hits += 1
+            try:
+                on_hit(key)
+            except KeyError:  # an entry the policy never saw (pre-filled, loaded)
+                with lock:
+                    admitted(key)
+            return value
+        return miss(key, args, kwds)
+
+    def reset() -> None:
+        nonlocal hits
+        hits = 0
+
+    return wrapper, lambda: hits, reset
+
+
+def _safe_wrapper(
+    memo_key: Callable[..., Hashable], get: Callable[[Hashable, Any], Any], misses: Misses
+) -> Built:
+    miss, on_hit, uncached = misses.miss, misses.on_hit, misses.uncached
+    hits = 0
+
+    def wrapper(*args: Any, **kwds: Any) -> Any:
+        nonlocal hits
+        try:
+            key = memo_key(*args, **kwds)
+            value = get(key, MISSING)
+        except Exception:
+            return uncached(args, kwds)
+        if value is not MISSING:
+            hits += 1
+            if on_hit is not None:
+                misses.tracked_hit(on_hit, key)
+            return value
+        return miss(key, args, kwds)
+
+    def reset() -> None:
+        nonlocal hits
+        hits = 0
+
+    return wrapper, lambda: hits, reset
