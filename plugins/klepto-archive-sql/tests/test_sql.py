@@ -20,7 +20,6 @@ import dill
 import pytest
 import sqlalchemy as sa
 from klepto_archive_sql import DEFAULT_TABLE
-from klepto_archive_sqltable import testing as helpers
 from klepto_archive_sqltable._db import normalize_url
 
 from klepto_core import lru_cache
@@ -29,6 +28,7 @@ from klepto_core.archive_base import Archive
 from klepto_core.archives import sql_archive
 from klepto_core.errors import ArchiveUnavailableError, CorruptEntryError
 from klepto_core.testing_archive import ArchiveConformance
+from tests.helpers import sql as helpers
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}

@@ -23,19 +23,6 @@ import dill
 import pytest
 import sqlalchemy as sa
 from klepto_archive_sqltable import SqlTableArchive
-from klepto_archive_sqltable.testing import (
-    add_foreign_table,
-    check_sqlite_local_paths,
-    database_exists,
-    drop_tables,
-    engine_for,
-    new_database,
-    raw_rows,
-    run_klepto,
-    set_raw_value,
-    table_names,
-    unique_name,
-)
 
 from klepto_core import open_archive
 from klepto_core.api import archive as open_by_kind
@@ -49,6 +36,19 @@ from klepto_core.errors import (
     SerializationError,
 )
 from klepto_core.testing_archive import ArchiveConformance
+from tests.helpers.sql import (
+    add_foreign_table,
+    check_sqlite_local_paths,
+    database_exists,
+    drop_tables,
+    engine_for,
+    new_database,
+    raw_rows,
+    run_klepto,
+    set_raw_value,
+    table_names,
+    unique_name,
+)
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}
