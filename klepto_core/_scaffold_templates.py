@@ -408,7 +408,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(PolicyConformance):
+class Test${Class}PolicyConformance(PolicyConformance):
     policy_name = NAME
 
 
@@ -456,7 +456,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(KeymapConformance):
+class Test${Class}KeymapConformance(KeymapConformance):
     keymap_name = NAME
     lossy = False  # different calls never share a key
     identity = False
@@ -508,7 +508,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(SerializerConformance):
+class Test${Class}SerializerConformance(SerializerConformance):
     serializer_name = NAME
     roundtrips_any = True  # ANY_VALUES of klepto_core.testing_archive come back equal
     # what dumps(1) starts with under each protocol
@@ -546,7 +546,7 @@ DIST = "$dist"
 factory = plugin.${name}_archive
 
 
-class TestConformance(ArchiveConformance):
+class Test${Class}ArchiveConformance(ArchiveConformance):
     persistent = False  # entries live in process memory
 
     def make_archive(self, tmp_path: Path) -> Archive:

@@ -78,7 +78,7 @@ def _owner_port(client: RedisCluster, archive: str) -> int:
     return int(client.get_node_from_key(f"klepto:{{{archive}}}:").port)
 
 
-class TestRedisClusterConformance(ArchiveConformance):
+class TestRedisArchiveClusterConformance(ArchiveConformance):
     """The shared archive suite, each archive a fresh name on the cluster."""
 
     @pytest.fixture(autouse=True)

@@ -45,12 +45,12 @@ class _SqlSuite(ArchiveConformance):
         return helpers.add_foreign_table(archive.name)[1]
 
 
-class TestSqlSQLiteFile(_SqlSuite):
+class TestSqlArchiveSQLiteFileConformance(_SqlSuite):
     def make_archive(self, tmp_path: Path) -> Archive:
         return sql_archive(f"sqlite:///{tmp_path / 'memo.db'}", cached=False)  # type: ignore[no-any-return]
 
 
-class TestSqlSQLiteMemory(_SqlSuite):
+class TestSqlArchiveSQLiteMemoryConformance(_SqlSuite):
     persistent = False
 
     def make_archive(self, tmp_path: Path) -> Archive:
@@ -75,11 +75,11 @@ class _ServerSuite(_SqlSuite):
         return sql_archive(url, cached=False)  # type: ignore[no-any-return]
 
 
-class TestSqlPostgres(_ServerSuite):
+class TestSqlArchivePostgresConformance(_ServerSuite):
     server = "postgresql"
 
 
-class TestSqlMariaDB(_ServerSuite):
+class TestSqlArchiveMariaDBConformance(_ServerSuite):
     server = "mariadb"
 
 

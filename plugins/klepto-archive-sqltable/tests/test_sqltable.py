@@ -94,12 +94,12 @@ class _SqlTableSuite(ArchiveConformance):
         return still_there
 
 
-class TestSqlTableSQLiteFile(_SqlTableSuite):
+class TestSqlTableArchiveSQLiteFileConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'memo.db'}"
 
 
-class TestSqlTableSQLiteMemory(_SqlTableSuite):
+class TestSqlTableArchiveSQLiteMemoryConformance(_SqlTableSuite):
     persistent = False
 
     def database_url(self, tmp_path: Path) -> str:
@@ -109,12 +109,12 @@ class TestSqlTableSQLiteMemory(_SqlTableSuite):
         return add_foreign_table(archive._db.engine)[1]  # type: ignore[attr-defined]
 
 
-class TestSqlTablePostgres(_SqlTableSuite):
+class TestSqlTableArchivePostgresConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return postgres_url()
 
 
-class TestSqlTableMariaDB(_SqlTableSuite):
+class TestSqlTableArchiveMariaDBConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return mariadb_url()
 

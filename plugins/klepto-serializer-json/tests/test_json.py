@@ -9,7 +9,7 @@ from klepto_core.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestJsonSerializerConformance(SerializerConformance):
     serializer_name = "json"
     roundtrips_any = False
     load_error = ValueError  # json.JSONDecodeError

@@ -10,7 +10,7 @@ from klepto_core.archives import cache, dict_archive
 from klepto_core.testing_archive import ArchiveConformance
 
 
-class TestDictArchive(ArchiveConformance):
+class TestDictArchiveConformance(ArchiveConformance):
     persistent = False
 
     def make_archive(self, tmp_path: Path) -> Archive:
