@@ -40,7 +40,7 @@ README = """\
 $summary: a klepto_core $kind plugin named `$name`.
 
 ```sh
-pip install -e .          # registers the entry point "$name" in the group "$group"
+pip install -e ".[test]"  # registers the entry point "$name" in the group "$group"
 python -m pytest tests    # klepto_core's conformance suite plus this plugin's own tests
 klepto-core plugins $kind # lists it with its distribution and version
 ```
