@@ -40,7 +40,7 @@ README = """\
 $summary: a klepto_core $kind plugin named `$name`.
 
 ```sh
-pip install -e .          # registers the entry point "$name" in the group "$group"
+pip install -e ".[test]"  # registers the entry point "$name" in the group "$group"
 python -m pytest tests    # klepto_core's conformance suite plus this plugin's own tests
 klepto-core plugins $kind # lists it with its distribution and version
 ```
@@ -397,7 +397,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(PolicyConformance):
+class Test${Class}PolicyConformance(PolicyConformance):
     policy_name = NAME
 
 
@@ -445,7 +445,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(KeymapConformance):
+class Test${Class}KeymapConformance(KeymapConformance):
     keymap_name = NAME
     lossy = False  # different calls never share a key
     identity = False
@@ -497,7 +497,7 @@ NAME = "$name"
 DIST = "$dist"
 
 
-class TestConformance(SerializerConformance):
+class Test${Class}SerializerConformance(SerializerConformance):
     serializer_name = NAME
     roundtrips_any = True  # ANY_VALUES of klepto_core.testing.archive come back equal
     # what dumps(1) starts with under each protocol
@@ -535,7 +535,7 @@ DIST = "$dist"
 factory = plugin.${name}_archive
 
 
-class TestConformance(ArchiveConformance):
+class Test${Class}ArchiveConformance(ArchiveConformance):
     persistent = False  # entries live in process memory
 
     def make_archive(self, tmp_path: Path) -> Archive:

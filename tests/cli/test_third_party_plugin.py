@@ -114,7 +114,8 @@ def test_each_skeleton_passes_its_own_tests(venv, kind) -> None:
                skeletons / DISTS[kind], env)
     assert " passed" in proc.stdout and "failed" not in proc.stdout
     if kind in ("archive", "policy"):  # the conformance suites ran
-        assert "TestConformance" in run(
+        suite = f"Test{PLUGINS[kind].capitalize()}{kind.capitalize()}Conformance"
+        assert suite in run(
             [str(python), "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
             skeletons / DISTS[kind], env,
         ).stdout

@@ -190,7 +190,7 @@ def memo_bomb(blob: bytes) -> bool:
 
 
 def _set_sql_value(store: Any, key: str, blob: bytes) -> None:
-    from klepto_archive_sqltable.testing import set_raw_value
+    from tests.helpers.sql import set_raw_value
 
     set_raw_value(store, key, blob)
 

@@ -103,7 +103,7 @@ def _sql_server_location(target: Target, tag: str) -> Location:
     sqltable names its table in the URL; sql (a whole database in klepto) takes the
     database URL as its name and its entries table as the ``table`` option.
     """
-    from klepto_archive_sqltable.testing import drop_tables
+    from tests.helpers.sql import drop_tables
 
     url = _SQL_SERVERS[str(target.service)]
     cleanup = lambda: drop_tables(url, [tag])  # noqa: E731

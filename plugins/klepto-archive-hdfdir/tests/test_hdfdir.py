@@ -36,14 +36,14 @@ class _HDFDirSuite(ArchiveConformance):
         return lambda: (root / "other" / "f").exists() and (root / "notes.txt").exists()
 
 
-class TestHDFDirArchive(_HDFDirSuite):
+class TestHDFDirArchiveConformance(_HDFDirSuite):
     pass
 
 
-_SAME_STORAGE = pytest.mark.skip(reason="writes files like TestHDFDirArchive; one run is enough")
+_SAME_STORAGE = pytest.mark.skip(reason="writes files like TestHDFDirArchiveConformance; one run is enough")
 
 
-class TestHDFDirArchiveMeta(_HDFDirSuite):
+class TestHDFDirArchiveMetaConformance(_HDFDirSuite):
     options = {"meta": True}
 
     @_SAME_STORAGE
@@ -51,7 +51,7 @@ class TestHDFDirArchiveMeta(_HDFDirSuite):
         pass
 
 
-class TestHDFDirArchiveJson(_HDFDirSuite):
+class TestHDFDirArchiveJsonConformance(_HDFDirSuite):
     options = {"protocol": "json"}
     any_keys = False
 

@@ -1,6 +1,6 @@
 """The redis archive on a real Redis Cluster that the tests start: 3 masters on free ports.
 
-The cluster (``klepto_archive_redis.testing.LocalCluster``) lives for this
+The cluster (``tests.helpers.redis_cluster.LocalCluster``) lives for this
 module and goes away after it, so nothing needs wiping. Without ``redis-server``
 and ``redis-cli`` the module is skipped, or fails under
 ``KLEPTO_CORE_REQUIRE_SERVICES=1``.
@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from klepto_archive_redis import RedisArchive, redis_archive
-from klepto_archive_redis.testing import LocalCluster, missing_binaries
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
@@ -37,6 +36,7 @@ from klepto_core.keys.stable import stable_bytes
 from klepto_core.registry.urls import open_archive, url_schemes
 from klepto_core.testing.archive import ArchiveConformance
 from klepto_core.testing.shared import SharedPool, stampede
+from tests.helpers.redis_cluster import LocalCluster, missing_binaries
 from tests.services import redis_url, services_required
 
 pytestmark = pytest.mark.services
@@ -78,7 +78,7 @@ def _owner_port(client: RedisCluster, archive: str) -> int:
     return int(client.get_node_from_key(f"klepto:{{{archive}}}:").port)
 
 
-class TestRedisClusterConformance(ArchiveConformance):
+class TestRedisArchiveClusterConformance(ArchiveConformance):
     """The shared archive suite, each archive a fresh name on the cluster."""
 
     @pytest.fixture(autouse=True)

@@ -20,7 +20,6 @@ import dill
 import pytest
 import sqlalchemy as sa
 from klepto_archive_sql import DEFAULT_TABLE
-from klepto_archive_sqltable import testing as helpers
 from klepto_archive_sqltable._db import normalize_url
 
 from klepto_core import lru_cache, open_archive
@@ -28,6 +27,7 @@ from klepto_core.archives import sql_archive
 from klepto_core.base.archive import Archive
 from klepto_core.errors import ArchiveUnavailableError, CorruptEntryError
 from klepto_core.testing.archive import ArchiveConformance
+from tests.helpers import sql as helpers
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}
@@ -44,12 +44,12 @@ class _SqlSuite(ArchiveConformance):
         return helpers.add_foreign_table(archive.name)[1]
 
 
-class TestSqlSQLiteFile(_SqlSuite):
+class TestSqlArchiveSQLiteFileConformance(_SqlSuite):
     def make_archive(self, tmp_path: Path) -> Archive:
         return sql_archive(f"sqlite:///{tmp_path / 'memo.db'}", cached=False)  # type: ignore[no-any-return]
 
 
-class TestSqlSQLiteMemory(_SqlSuite):
+class TestSqlArchiveSQLiteMemoryConformance(_SqlSuite):
     persistent = False
 
     def make_archive(self, tmp_path: Path) -> Archive:
@@ -74,11 +74,11 @@ class _ServerSuite(_SqlSuite):
         return sql_archive(url, cached=False)  # type: ignore[no-any-return]
 
 
-class TestSqlPostgres(_ServerSuite):
+class TestSqlArchivePostgresConformance(_ServerSuite):
     server = "postgresql"
 
 
-class TestSqlMariaDB(_ServerSuite):
+class TestSqlArchiveMariaDBConformance(_ServerSuite):
     server = "mariadb"
 
 

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from klepto_archive_sqltable.testing import (
+
+from klepto_core.archives import sql_archive, sqltable_archive
+from tests.helpers.sql import (
     database_exists,
     drop_database,
     unique_name,
     with_database,
 )
-
-from klepto_core.archives import sql_archive, sqltable_archive
 from tests.services import mariadb_url, postgres_url
 
 FACTORIES: dict[str, Callable[..., Any]] = {"sqltable": sqltable_archive, "sql": sql_archive}

@@ -23,19 +23,6 @@ import dill
 import pytest
 import sqlalchemy as sa
 from klepto_archive_sqltable import SqlTableArchive
-from klepto_archive_sqltable.testing import (
-    add_foreign_table,
-    check_sqlite_local_paths,
-    database_exists,
-    drop_tables,
-    engine_for,
-    new_database,
-    raw_rows,
-    run_klepto,
-    set_raw_value,
-    table_names,
-    unique_name,
-)
 
 from klepto_core import archive as open_by_kind
 from klepto_core import open_archive
@@ -49,6 +36,19 @@ from klepto_core.errors import (
     SerializationError,
 )
 from klepto_core.testing.archive import ArchiveConformance
+from tests.helpers.sql import (
+    add_foreign_table,
+    check_sqlite_local_paths,
+    database_exists,
+    drop_tables,
+    engine_for,
+    new_database,
+    raw_rows,
+    run_klepto,
+    set_raw_value,
+    table_names,
+    unique_name,
+)
 from tests.services import mariadb_url, postgres_url
 
 SERVERS: dict[str, Callable[[], str]] = {"postgresql": postgres_url, "mariadb": mariadb_url}
@@ -94,12 +94,12 @@ class _SqlTableSuite(ArchiveConformance):
         return still_there
 
 
-class TestSqlTableSQLiteFile(_SqlTableSuite):
+class TestSqlTableArchiveSQLiteFileConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'memo.db'}"
 
 
-class TestSqlTableSQLiteMemory(_SqlTableSuite):
+class TestSqlTableArchiveSQLiteMemoryConformance(_SqlTableSuite):
     persistent = False
 
     def database_url(self, tmp_path: Path) -> str:
@@ -109,12 +109,12 @@ class TestSqlTableSQLiteMemory(_SqlTableSuite):
         return add_foreign_table(archive._db.engine)[1]  # type: ignore[attr-defined]
 
 
-class TestSqlTablePostgres(_SqlTableSuite):
+class TestSqlTableArchivePostgresConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return postgres_url()
 
 
-class TestSqlTableMariaDB(_SqlTableSuite):
+class TestSqlTableArchiveMariaDBConformance(_SqlTableSuite):
     def database_url(self, tmp_path: Path) -> str:
         return mariadb_url()
 

@@ -21,7 +21,7 @@ from klepto_core.testing import KeymapConformance
 INT = int
 
 
-class TestConformance(KeymapConformance):
+class TestHashKeymapConformance(KeymapConformance):
     """Builtin hash: HashKeys carrying the raw key, so the raw key must be hashable."""
 
     keymap_name = "hashmap"
@@ -55,13 +55,13 @@ class TestConformance(KeymapConformance):
             assert issubclass(ours[1], theirs[1])
 
 
-class TestConformanceMd5(KeymapConformance):
+class TestHashKeymapMd5Conformance(KeymapConformance):
     keymap_name = "hashmap"
     keymap_options: ClassVar[dict[str, Any]] = {"algorithm": "md5"}
     lossy = False
 
 
-class TestConformanceStable(KeymapConformance):
+class TestHashKeymapStableConformance(KeymapConformance):
     keymap_name = "hashmap"
     keymap_options: ClassVar[dict[str, Any]] = {"algorithm": "stable"}
     lossy = False

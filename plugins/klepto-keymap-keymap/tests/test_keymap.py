@@ -14,7 +14,7 @@ from klepto_core.testing import KeymapConformance
 INT = int
 
 
-class TestConformance(KeymapConformance):
+class TestRawKeymapConformance(KeymapConformance):
     keymap_name = "keymap"
     lossy = False
     identity = True

@@ -22,7 +22,7 @@ DILL_KEY = b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00(K\x01K\x02\x8c\x01c\x9
 PICKLERS = {"pickle", "dill", "cloudpickle"}
 
 
-class TestConformance(KeymapConformance):
+class TestPickleKeymapConformance(KeymapConformance):
     keymap_name = "picklemap"
     lossy = False
     identity = False
@@ -50,7 +50,7 @@ class TestConformance(KeymapConformance):
         assert ours == theirs
 
 
-class TestConformancePickled(KeymapConformance):
+class TestPickleKeymapPickledConformance(KeymapConformance):
     """Keys as pickle bytes rather than the default repr text."""
 
     keymap_name = "picklemap"

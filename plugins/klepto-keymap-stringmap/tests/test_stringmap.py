@@ -17,7 +17,7 @@ INT = int
 ARGS, KWDS = (1, 2), {"a": 3, "b": 4}
 
 
-class TestConformance(KeymapConformance):
+class TestStringKeymapConformance(KeymapConformance):
     keymap_name = "stringmap"
     lossy = False
     identity = False

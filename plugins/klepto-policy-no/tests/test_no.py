@@ -8,7 +8,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance, call_key
 
 
-class TestNoConformance(PolicyConformance):
+class TestNoPolicyConformance(PolicyConformance):
     policy_name = "no"
 
 

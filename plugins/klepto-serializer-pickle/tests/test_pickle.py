@@ -11,7 +11,7 @@ from klepto_core.errors import SerializationError
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestPickleSerializerConformance(SerializerConformance):
     serializer_name = "pickle"
     roundtrips_any = True
     protocol_headers = {2: b"\x80\x02", 4: b"\x80\x04"}

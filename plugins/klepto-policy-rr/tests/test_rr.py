@@ -12,7 +12,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance, call_key
 
 
-class TestRRConformance(PolicyConformance):
+class TestRRPolicyConformance(PolicyConformance):
     policy_name = "rr"
 
 

@@ -53,26 +53,26 @@ class _DirConformance(ArchiveConformance):
         return lambda: (root / "other" / "f").exists() and (root / "notes.txt").exists()
 
 
-class TestDirArchive(_DirConformance):
+class TestDirArchiveConformance(_DirConformance):
     def make_archive(self, tmp_path: Path) -> Archive:
         return dir_archive(str(tmp_path / "memo"), cached=False)  # type: ignore[no-any-return]
 
 
-class TestDirArchiveJson(_DirConformance):
+class TestDirArchiveJsonConformance(_DirConformance):
     any_keys = False
 
     def make_archive(self, tmp_path: Path) -> Archive:
         return dir_archive(str(tmp_path / "memo"), cached=False, protocol="json")  # type: ignore[no-any-return]
 
 
-class TestDirArchiveCompressed(_DirConformance):
+class TestDirArchiveCompressedConformance(_DirConformance):
     concurrent_keys = 200
 
     def make_archive(self, tmp_path: Path) -> Archive:
         return dir_archive(str(tmp_path / "memo"), cached=False, compression=3)  # type: ignore[no-any-return]
 
 
-class TestDirArchiveKleptoLayout(_DirConformance):
+class TestDirArchiveKleptoLayoutConformance(_DirConformance):
     """layout='klepto': a sub-directory per key, as klepto wrote them."""
 
     concurrent_keys = 200
@@ -81,7 +81,7 @@ class TestDirArchiveKleptoLayout(_DirConformance):
         return dir_archive(str(tmp_path / "memo"), cached=False, layout="klepto")  # type: ignore[no-any-return]
 
 
-class TestDirArchiveKleptoLayoutJson(_DirConformance):
+class TestDirArchiveKleptoLayoutJsonConformance(_DirConformance):
     any_keys = False
     concurrent_keys = 100
 
@@ -94,7 +94,7 @@ class TestDirArchiveKleptoLayoutJson(_DirConformance):
         garble_value(archive, key, b"{not json")
 
 
-class TestDirArchiveSource(_DirConformance):
+class TestDirArchiveSourceConformance(_DirConformance):
     """serialized=False: values as ``memo = ...`` Python source, like klepto."""
 
     concurrent_keys = 100

@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
-
 from klepto_archive_sqltable._db import choose_driver
+from sqlalchemy.engine import Engine, make_url
 
 
 def unique_name(prefix: str = "kc") -> str:

@@ -9,7 +9,7 @@ from klepto_core.errors import SerializationError
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestJsonSerializerConformance(SerializerConformance):
     serializer_name = "json"
     roundtrips_any = False
     load_error = ValueError  # json.JSONDecodeError

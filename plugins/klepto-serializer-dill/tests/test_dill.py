@@ -10,7 +10,7 @@ from klepto_core.base.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestDillSerializerConformance(SerializerConformance):
     serializer_name = "dill"
     roundtrips_any = True
     functions = True

@@ -11,7 +11,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance
 
 
-class TestLFUConformance(PolicyConformance):
+class TestLFUPolicyConformance(PolicyConformance):
     policy_name = "lfu"
 
 

@@ -9,7 +9,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance, call_key
 
 
-class TestMRUConformance(PolicyConformance):
+class TestMRUPolicyConformance(PolicyConformance):
     policy_name = "mru"
 
 

@@ -9,7 +9,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance
 
 
-class TestLRUConformance(PolicyConformance):
+class TestLRUPolicyConformance(PolicyConformance):
     policy_name = "lru"
 
 

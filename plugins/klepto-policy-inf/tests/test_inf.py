@@ -8,7 +8,7 @@ import klepto_core
 from klepto_core.testing import PolicyConformance, call_key
 
 
-class TestInfConformance(PolicyConformance):
+class TestInfPolicyConformance(PolicyConformance):
     policy_name = "inf"
 
 

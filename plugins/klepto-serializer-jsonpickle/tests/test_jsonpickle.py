@@ -8,7 +8,7 @@ from klepto_core.base.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestJsonpickleSerializerConformance(SerializerConformance):
     serializer_name = "jsonpickle"
     roundtrips_any = False
     # type tags keep what plain JSON loses: tuples, sets, non-str dict keys

@@ -8,7 +8,7 @@ from klepto_core.base.serializer import get_serializer
 from klepto_core.testing import SerializerConformance
 
 
-class TestConformance(SerializerConformance):
+class TestCloudpickleSerializerConformance(SerializerConformance):
     serializer_name = "cloudpickle"
     roundtrips_any = True
     functions = True

@@ -52,20 +52,20 @@ class _HDFSuite(ArchiveConformance):
         return still_there
 
 
-class TestHDFArchive(_HDFSuite):
+class TestHDFArchiveConformance(_HDFSuite):
     pass
 
 
-class TestHDFArchiveMeta(_HDFSuite):
+class TestHDFArchiveMetaConformance(_HDFSuite):
     options = {"meta": True}
 
 
 _SAME_STORAGE = pytest.mark.skip(
-    reason="stores like TestHDFArchive; one multi-process run is enough"
+    reason="stores like TestHDFArchiveConformance; one multi-process run is enough"
 )
 
 
-class TestHDFArchiveJson(_HDFSuite):
+class TestHDFArchiveJsonConformance(_HDFSuite):
     options = {"protocol": "json"}
     any_keys = False
 
@@ -74,7 +74,7 @@ class TestHDFArchiveJson(_HDFSuite):
         pass
 
 
-class TestHDFArchivePickle(_HDFSuite):
+class TestHDFArchivePickleConformance(_HDFSuite):
     options = {"serializer": "pickle"}
 
     @_SAME_STORAGE

@@ -10,7 +10,7 @@ from klepto_core.base.archive import Archive
 from klepto_core.testing.archive import ArchiveConformance
 
 
-class TestDictArchive(ArchiveConformance):
+class TestDictArchiveConformance(ArchiveConformance):
     persistent = False
 
     def make_archive(self, tmp_path: Path) -> Archive:

@@ -37,19 +37,19 @@ class _FileConformance(ArchiveConformance):
         return lambda: other.read_text() == "not ours"
 
 
-class TestFileArchive(_FileConformance):
+class TestFileArchiveConformance(_FileConformance):
     def make_archive(self, tmp_path: Path) -> Archive:
         return file_archive(str(tmp_path / "memo.pkl"), cached=False)  # type: ignore[no-any-return]
 
 
-class TestFileArchiveJson(_FileConformance):
+class TestFileArchiveJsonConformance(_FileConformance):
     any_keys = False
 
     def make_archive(self, tmp_path: Path) -> Archive:
         return file_archive(str(tmp_path / "memo.json"), cached=False, serializer="json")  # type: ignore[no-any-return]
 
 
-class TestFileArchivePythonSource(_FileConformance):
+class TestFileArchivePythonSourceConformance(_FileConformance):
     """serialized=False keeps klepto's ``memo = {...}`` text, rewritten whole under a lock."""
 
     concurrent_keys = 100

@@ -62,7 +62,7 @@ def client(space: tuple[str, str]) -> Iterator[redis.Redis]:
     connection.close()
 
 
-class TestRedisConformance(ArchiveConformance):
+class TestRedisArchiveConformance(ArchiveConformance):
     """The shared archive suite, each archive a fresh name on the test server."""
 
     @pytest.fixture(autouse=True)
