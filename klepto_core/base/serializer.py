@@ -8,6 +8,7 @@ anything on disk changes instead of storing something it cannot read back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from klepto_core.errors import SerializationError
@@ -56,6 +57,22 @@ class Serializer:
     def loads_key(self, data: bytes) -> Any:
         """The key stored in ``data`` by :meth:`dumps_key`."""
         return self.loads(data)
+
+    def loads_many(self, datas: Sequence[bytes]) -> list[Any]:
+        """The objects stored in each of ``datas``, in order: :meth:`loads` in bulk.
+
+        Archives reading many entries at once (a ``load()``) call this; a format
+        with a cheaper bulk path overrides it. A bad item raises as in :meth:`loads`.
+        """
+        loads = self.loads
+        return [loads(data) for data in datas]
+
+    def loads_keys(self, datas: Sequence[bytes]) -> list[Any]:
+        """The keys stored in each of ``datas`` by :meth:`dumps_key`: :meth:`loads_key` in bulk."""
+        if type(self).loads_key is Serializer.loads_key:  # keys are values: the bulk path
+            return self.loads_many(datas)
+        loads_key = self.loads_key
+        return [loads_key(data) for data in datas]
 
     def _dumps(self, obj: Any) -> bytes:
         raise NotImplementedError

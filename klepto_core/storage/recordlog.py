@@ -24,6 +24,7 @@ import os
 import threading
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
@@ -43,6 +44,7 @@ from klepto_core.storage.records import (
     read_header,
     record,
     scan,
+    scan_records,
 )
 
 __all__ = [
@@ -76,6 +78,9 @@ LOG, OTHER = "log", "other"
 
 #: compact when the file is bigger than this and more than half of it is dead records
 COMPACT_MIN_BYTES = 1 << 20
+
+#: bytes a lazy open reads to find the header (a file no bigger is read whole)
+_HEAD_PROBE = 4096
 
 #: (key, key length, record length) of each record appended; key length -1 for a delete
 Known = Sequence[tuple[Hashable, int, int]]
@@ -152,7 +157,8 @@ class RecordLog:
     format the owner reads itself; without it such a file is a FormatError).
     ``initial`` gives the content of a file created by the first write (default:
     a header). ``lock`` is the owner's thread lock, if it has one. ``durable``
-    fsyncs each append and each replacement.
+    fsyncs each append and each replacement. ``decode_keys``, if given, decodes
+    a list of keys at once (what ``decode_key`` does to each, only cheaper).
 
     The file is opened lazily and may not exist: reads then find nothing and the
     first append creates it (atomically, under a unique temp name, then linked in).
@@ -177,12 +183,14 @@ class RecordLog:
         initial: Callable[[], bytes] | None = None,
         lock: Any = None,
         durable: bool = False,
+        decode_keys: Callable[[Sequence[bytes]], Sequence[Hashable]] | None = None,
     ) -> None:
         self.path = os.path.abspath(path)
         self.label = label
         self.durable = durable
         self.lock: Any = lock if lock is not None else threading.RLock()
         self._decode_key = decode_key
+        self._decode_keys = decode_keys
         self._encode_key = encode_key
         self._meta = meta
         self._on_header = on_header
@@ -233,8 +241,17 @@ class RecordLog:
         """The header a new or rewritten file starts with."""
         return header(self._meta())
 
-    def reload(self) -> None:
-        """Re-read the file from scratch (first use, replaced by compaction, another format)."""
+    def reload(self, lazy: bool = False) -> None:
+        """Re-read the file from scratch (first use, replaced by compaction, another format).
+
+        ``lazy`` reads a log's header only (its metadata is checked, as ever): the
+        records are read by the next operation, as if another process had just
+        appended them, so a ``load()`` right after opening reads the file once.
+        """
+        self._reload(lazy)
+
+    def _reload(self, lazy: bool = False) -> bytes:
+        """:meth:`reload`; returns the bytes it read and indexed."""
         with self.lock:
             self._close_fd()
             self._reset()
@@ -245,21 +262,38 @@ class RecordLog:
             except PermissionError:
                 fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             except (FileNotFoundError, NotADirectoryError):
-                return
-            self._adopt(fd)
+                return b""
+            return self._adopt(fd, lazy)
 
-    def _adopt(self, fd: int) -> None:
-        """Make the open file ``fd`` the current one and index it (thread lock held, reset)."""
+    def _adopt(self, fd: int, lazy: bool = False) -> bytes:
+        """Make the open file ``fd`` current and index it (thread lock held, reset); its bytes."""
         self.fd = fd
         try:
             st = os.fstat(fd)
+            if lazy and st.st_size > _HEAD_PROBE and self._adopt_header(fd, st):
+                return b""
             data = os.pread(fd, st.st_size, 0)
             self._stamp = (st.st_dev, st.st_ino, len(data), st.st_mtime_ns)
             self._load(data)
+            return data
         except BaseException:
             self._close_fd()  # the next operation reads the file again
             self._reset()
             raise
+
+    def _adopt_header(self, fd: int, st: os.stat_result) -> bool:
+        """Read a log's header only, leaving its records for the next catch-up; False if none."""
+        head = os.pread(fd, _HEAD_PROBE, 0)
+        found = read_header(head) if head.startswith(MAGIC) else None
+        if found is None:
+            return False  # not a log, or a header longer than the probe: read whole
+        self.meta, size = found
+        self.kind = LOG
+        self._header_size = self._scanned = size
+        self._stamp = (st.st_dev, st.st_ino, size, 0)  # the records look appended since
+        if self._on_header is not None:
+            self._on_header(self.meta)
+        return True
 
     def _load(self, data: bytes) -> None:
         if data.startswith(MAGIC):
@@ -283,10 +317,21 @@ class RecordLog:
             self._on_other(data)
 
     def _consume(self, data: bytes, base: int) -> None:
-        result = scan(data, base, self._apply, self._decode_key)
+        found, result = scan_records(data, base, self._decode_key, self._decode_keys)
         self._scanned = result.end
         self.torn = result.torn
         self.unreadable.extend(result.unreadable)
+        index = self.index
+        if not index:
+            # a whole file read (the usual case): one update when no key repeats or is deleted
+            index.update(found)  # type: ignore[arg-type]  # deletes (None) are undone below
+            if len(index) == len(found) and None not in index.values():
+                self._live = sum(map(itemgetter(1), index.values()))  # each record's length
+                return
+            index.clear()
+        apply = self._apply
+        for key, entry in found:
+            apply(key, entry)
 
     def _apply(self, key: Hashable, entry: Entry | Damaged | None) -> None:
         old = self.index.pop(key, None)
@@ -298,30 +343,35 @@ class RecordLog:
 
     def refresh(self, st: os.stat_result | None = None) -> None:
         """Catch up with what other processes wrote since we last looked (one ``stat``)."""
+        self._catch_up(st)
+
+    def _catch_up(self, st: os.stat_result | None = None) -> tuple[int, bytes]:
+        """:meth:`refresh`; returns (file offset, bytes) of what it read and indexed."""
         if self.fd is None or self._pid != os.getpid():
-            self.reload()
-            return
+            return 0, self._reload()
         if st is None:
             try:
                 st = os.stat(self.path)
             except (FileNotFoundError, NotADirectoryError):
                 self.close()
-                return
+                return 0, b""
         dev, ino, size, mtime = self._stamp
         if st.st_size == size and st.st_ino == ino and st.st_dev == dev and self.kind == LOG:
-            return  # the usual case: nothing new
+            return 0, b""  # the usual case: nothing new
         if st.st_ino != ino or st.st_dev != dev:
-            self.reload()  # replaced: compacted, converted, or rewritten in another format
-        elif self.kind == LOG:
+            return 0, self._reload()  # replaced: compacted, converted, or in another format
+        if self.kind == LOG:
             if st.st_size > size:
                 tail = os.pread(self.fd, st.st_size - self._scanned, self._scanned)
                 base = self._scanned
                 self._consume(tail, base)
                 self._stamp = (dev, ino, base + len(tail), 0)
-            elif st.st_size < size:
-                self.reload()
+                return base, tail
+            if st.st_size < size:
+                return 0, self._reload()
         elif st.st_size != size or st.st_mtime_ns != mtime:
-            self.reload()
+            return 0, self._reload()
+        return 0, b""
 
     # -- locking ----------------------------------------------------------------------------
 
@@ -405,21 +455,44 @@ class RecordLog:
             return len(self.index)
 
     def items(self) -> list[tuple[Hashable, bytes]]:
-        """Every (key, value), read in one go; CorruptEntryError at the first damaged one."""
+        """Every (key, value), read in one go; CorruptEntryError at the first damaged one.
+
+        Records the catch-up before it just read and checked (all of them, the
+        first time after opening) are taken from those bytes: the file is read once.
+        """
         with self.lock:
-            self.refresh()
-            if not self.index:
+            base, fresh = self._catch_up()
+            index = self.index
+            if not index:
                 return []
-            fd = self.fd
-            assert fd is not None
-            data = memoryview(os.pread(fd, self._scanned, 0))
-            out: list[tuple[Hashable, bytes]] = []
-            for key, entry in self.index.items():
-                if isinstance(entry, Damaged):
-                    raise CorruptEntryError(self.label, key, entry.reason)
-                raw = data[entry.offset : entry.offset + entry.length]
-                out.append((key, checked(self.label, key, raw, entry)))
-            return out
+            if not fresh:
+                base = self._scanned
+            elif base <= self._header_size and Damaged not in map(type, index.values()):
+                # every record was just read and checked: slice the values out of those bytes
+                return [
+                    (key, fresh[e.value_offset - base : e.value_offset - base + e.value_length])  # type: ignore[union-attr]
+                    for key, e in index.items()
+                ]
+            return self._items_from(fresh, base)
+
+    def _items_from(self, fresh: bytes, base: int) -> list[tuple[Hashable, bytes]]:
+        """:meth:`items` when some records lie before ``base``, where ``fresh`` starts."""
+        fd = self.fd
+        assert fd is not None
+        older: memoryview | None = None
+        out: list[tuple[Hashable, bytes]] = []
+        for key, entry in self.index.items():
+            if isinstance(entry, Damaged):
+                raise CorruptEntryError(self.label, key, entry.reason)
+            if entry.offset >= base:  # read and checked by the catch-up just now
+                start = entry.value_offset - base
+                out.append((key, fresh[start : start + entry.value_length]))
+                continue
+            if older is None:
+                older = memoryview(os.pread(fd, base, 0))
+            raw = older[entry.offset : entry.offset + entry.length]
+            out.append((key, checked(self.label, key, raw, entry)))
+        return out
 
     # -- writing ----------------------------------------------------------------------------
 

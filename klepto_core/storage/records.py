@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 from klepto_core.errors import CorruptEntryError
@@ -36,6 +37,7 @@ _U32 = struct.Struct(">I")
 FRAME = struct.Struct(">4sII")  # marker, body length, crc
 _BODY = struct.Struct(">BI")  # op, key length
 REC_HEAD = FRAME.size + _BODY.size
+_HEAD = struct.Struct(">4sIIBI")  # FRAME then _BODY: a record's whole head in one unpack
 
 
 class Entry(NamedTuple):
@@ -45,6 +47,10 @@ class Entry(NamedTuple):
     length: int
     value_offset: int
     value_length: int
+
+
+#: Entry((offset, length, value_offset, value_length)) without NamedTuple's Python-level __new__
+_entry = partial(tuple.__new__, Entry)
 
 
 class Damaged(NamedTuple):
@@ -118,6 +124,7 @@ class ScanResult:
 
 
 Apply = Callable[[Hashable, "Entry | Damaged | None"], None]
+Found = list[tuple[Hashable, "Entry | Damaged | None"]]
 
 
 def scan(
@@ -129,27 +136,32 @@ def scan(
     a damaged record. The result says where the last complete record ends (a
     torn tail is not consumed).
     """
-    pos = 0
+    found, result = scan_records(data, base, decode_key)
+    for key, entry in found:
+        apply(key, entry)
+    return result
+
+
+def scan_records(
+    data: bytes,
+    base: int,
+    decode_key: Callable[[bytes], Hashable],
+    decode_keys: Callable[[Sequence[bytes]], Sequence[Hashable]] | None = None,
+) -> tuple[Found, ScanResult]:
+    """Every record in ``data`` (at file offset ``base``) in file order, as :func:`scan` feeds them.
+
+    Runs of good records are walked in one tight loop and their keys decoded
+    together by ``decode_keys`` (a bulk ``decode_key``, when the caller has one);
+    a key that fails is decoded alone to say which record it was.
+    """
+    found: Found = []
     unreadable: list[str] = []
     size = len(data)
+    pos = 0
     while pos < size:
-        length = _valid_at(data, pos)
-        if length:
-            op, klen = _BODY.unpack_from(data, pos + FRAME.size)
-            kstart = pos + REC_HEAD
-            try:
-                key = decode_key(data[kstart : kstart + klen])
-            except Exception as exc:
-                unreadable.append(f"record at byte {base + pos}: key unreadable: {exc}")
-                pos += length
-                continue
-            if op == SET:
-                vstart = kstart + klen
-                apply(key, Entry(base + pos, length, base + vstart, pos + length - vstart))
-            elif op == DELETE:
-                apply(key, None)
-            pos += length
-            continue
+        pos = _good_run(data, pos, base, found, decode_key, decode_keys, unreadable)
+        if pos >= size:
+            break
         # damaged or torn: find the next good record
         nxt = data.find(RECORD, pos + 1)
         while nxt != -1 and not _valid_at(data, nxt):
@@ -159,10 +171,77 @@ def scan(
             # failing its checksum is damage, reported like damage anywhere else
             nxt = pos + _complete_at(data, pos)
             if nxt == pos or nxt != size:
-                return ScanResult(base + pos, True, unreadable)
-        _attribute_damage(data, pos, nxt, base, apply, decode_key, unreadable)
+                return found, ScanResult(base + pos, True, unreadable)
+        _attribute_damage(data, pos, nxt, base, found.append, decode_key, unreadable)
         pos = nxt
-    return ScanResult(base + pos, False, unreadable)
+    return found, ScanResult(base + pos, False, unreadable)
+
+
+def _good_run(
+    data: bytes,
+    pos: int,
+    base: int,
+    found: Found,
+    decode_key: Callable[[bytes], Hashable],
+    decode_keys: Callable[[Sequence[bytes]], Sequence[Hashable]] | None,
+    unreadable: list[str],
+) -> int:
+    """Add the good records from ``pos`` on to ``found``; return where the first bad one starts."""
+    unpack, crc32, size, entry = _HEAD.unpack_from, zlib.crc32, len(data), _entry
+    frame, head, body_head = FRAME.size, REC_HEAD, _BODY.size
+    keys: list[bytes] = []
+    entries: list[Entry | int] = []  # an int: the offset of a delete record
+    add_key, add_entry = keys.append, entries.append
+    last = size - head
+    while pos <= last:
+        marker, body, crc, op, klen = unpack(data, pos)
+        end = pos + frame + body
+        if marker != RECORD or body < body_head or end > size:
+            break
+        if crc32(data[pos + frame : end]) != crc:
+            break
+        vstart = pos + head + klen
+        if op == SET:
+            add_entry(entry((base + pos, end - pos, base + vstart, end - vstart)))
+        elif op == DELETE:
+            add_entry(base + pos)
+        else:  # an op of a later format: skipped
+            pos = end
+            continue
+        add_key(data[pos + head : vstart])
+        pos = end
+    if keys:
+        found.extend(_with_keys(keys, entries, decode_key, decode_keys, unreadable))
+    return pos
+
+
+def _with_keys(
+    keys: list[bytes],
+    entries: list[Entry | int],
+    decode_key: Callable[[bytes], Hashable],
+    decode_keys: Callable[[Sequence[bytes]], Sequence[Hashable]] | None,
+    unreadable: list[str],
+) -> Found:
+    """(key, entry) pairs, keys decoded in bulk; records whose key fails are left out, described."""
+    if decode_keys is not None:
+        try:
+            decoded = decode_keys(keys)
+        except Exception:
+            pass  # one of them is unreadable: find which, one at a time
+        else:
+            if int not in map(type, entries):
+                return list(zip(decoded, entries))  # type: ignore[arg-type]
+            return [(k, None if isinstance(e, int) else e) for k, e in zip(decoded, entries)]
+    out: Found = []
+    for raw, entry in zip(keys, entries):
+        start = entry if type(entry) is int else entry.offset  # type: ignore[union-attr]
+        try:
+            key = decode_key(raw)
+        except Exception as exc:
+            unreadable.append(f"record at byte {start}: key unreadable: {exc}")
+            continue
+        out.append((key, None if type(entry) is int else entry))  # type: ignore[arg-type]
+    return out
 
 
 def _attribute_damage(
@@ -170,7 +249,7 @@ def _attribute_damage(
     pos: int,
     nxt: int,
     base: int,
-    apply: Apply,
+    apply: Callable[[tuple[Hashable, Damaged]], None],
     decode_key: Callable[[bytes], Hashable],
     unreadable: list[str],
 ) -> None:
@@ -185,7 +264,7 @@ def _attribute_damage(
     except Exception:
         unreadable.append(f"{reason}: the key is unreadable too")
         return
-    apply(key, Damaged(base + pos, nxt - pos, reason))
+    apply((key, Damaged(base + pos, nxt - pos, reason)))
 
 
 def checked(label: str, key: Hashable, data: bytes | memoryview, entry: Entry) -> bytes:

@@ -136,6 +136,21 @@ class SerializerConformance:
             assert isinstance(data, bytes), (value, type(data))
             assert _same(ser.loads(data), value), value
 
+    def test_bulk_loads_match_one_at_a_time(self) -> None:
+        # archives decode a whole load() with loads_many/loads_keys: same objects, same order
+        ser = self.serializer()
+        values = self.values()
+        loaded = ser.loads_many([ser.dumps(value) for value in values])
+        assert len(loaded) == len(values)
+        for got, value in zip(loaded, values):
+            assert _same(got, value), value
+        keys = self.keys()
+        assert ser.loads_keys([ser.dumps_key(k) for k in keys]) == keys
+        assert ser.loads_many([]) == [] and ser.loads_keys([]) == []
+        for bad in self.corrupt_payloads():
+            with pytest.raises(self.load_error):
+                ser.loads_many([ser.dumps(1), bad])
+
     def test_float_specials_round_trip(self) -> None:
         if not self.float_specials:
             pytest.skip("the format has no inf or nan")

@@ -64,3 +64,17 @@ def test_extra_options_are_ignored_like_klepto() -> None:
 def test_unnamed_archive_has_no_name() -> None:
     d = dict_archive(cached=False)
     assert d.name is None and d.state == {"id": None}
+
+
+def test_dict_operators_see_the_contents_as_on_klepto_dict_archive() -> None:
+    # the entries live in the dict storage itself, so dict's own operators read them
+    d = dict_archive(cached=False)
+    d.update({"a": 1, "b": 2})
+    assert d | {"c": 3} == {"a": 1, "b": 2, "c": 3}
+    assert list(reversed(d)) == ["b", "a"]
+    assert dict(d) == {"a": 1, "b": 2} and sorted(d.keys()) == ["a", "b"]
+    assert d.pop("a") == 1 and d.pop("a", None) is None and d.get("b") == 2
+    d |= {"z": 0}
+    assert d.__asdict__() == {"b": 2, "z": 0} and len(d) == 2 and bool(d)
+    d.clear()
+    assert not d and d.__asdict__() == {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy
@@ -120,6 +120,7 @@ class FileArchive(Archive):
             initial=self._initial_bytes,
             lock=self._lock,
             durable=durable,
+            decode_keys=self._decode_keys,
         )
         self._ensure_exists()
 
@@ -159,6 +160,9 @@ class FileArchive(Archive):
     def _decode_key(self, data: bytes) -> Hashable:
         return self._serializer.loads_key(data)  # type: ignore[union-attr,no-any-return]
 
+    def _decode_keys(self, datas: Sequence[bytes]) -> list[Hashable]:
+        return self._serializer.loads_keys(datas)  # type: ignore[union-attr]
+
     def _refresh(self) -> None:
         """Catch up with what other processes wrote since we last looked (one stat)."""
         self._log.refresh()
@@ -181,7 +185,8 @@ class FileArchive(Archive):
     def _ensure_exists(self) -> None:
         with self._lock:
             if os.path.exists(self._path):
-                self._log.reload()
+                # the header now (a conflicting serializer is refused here), records on first use
+                self._log.reload(lazy=True)
             else:
                 self._log.create()
                 _klepto_save_tick()
@@ -310,6 +315,21 @@ class FileArchive(Archive):
             if self._log.kind == recordlog.OTHER:
                 return iter([(k, _Loaded(v)) for k, v in self._memo.items()])
             return iter(self._log.items())
+
+    def __asdict__(self) -> dict[Hashable, Any]:
+        """The whole contents as a plain dict: the file read once, the values decoded in bulk."""
+        with self._lock:
+            pairs = self._log.items()  # caught up first: a fresh handle reads the file here
+            if self._log.kind == recordlog.OTHER:
+                return dict(self._memo)
+        if not pairs:
+            return {}
+        keys, payloads = zip(*pairs)
+        try:
+            values = self._serializer.loads_many(payloads)  # type: ignore[union-attr]
+        except Exception:  # one cannot be read: decoding one at a time names it
+            return {key: self._decode(key, payload) for key, payload in pairs}
+        return dict(zip(keys, values))
 
     def _clear(self) -> None:
         with self._log.exclusive():

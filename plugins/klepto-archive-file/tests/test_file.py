@@ -371,3 +371,94 @@ def test_python_source_keeps_builtin_types_in_keys(tmp_path: Path) -> None:
     again = file_archive(str(tmp_path / "m.py"), cached=False, serialized=False)
     assert again[key] == {frozenset({1}): {2}, "nan": float("inf")}
     assert "int, float)" in (tmp_path / "m.py").read_text()
+
+
+def _spy_reads(path: str, monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """A list that gets the size of every os.pread from ``path`` (the reads still happen)."""
+    real_pread, real_open = os.pread, os.open
+    fds: set[int] = set()
+    sizes: list[int] = []
+
+    def opening(name, *args, **kwds):  # type: ignore[no-untyped-def]
+        fd = real_open(name, *args, **kwds)
+        if os.path.abspath(name) == os.path.abspath(path):
+            fds.add(fd)
+        return fd
+
+    def reading(fd: int, n: int, offset: int) -> bytes:
+        data = real_pread(fd, n, offset)
+        if fd in fds:
+            sizes.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "open", opening)
+    monkeypatch.setattr(os, "pread", reading)
+    return sizes
+
+
+def test_open_then_load_reads_the_file_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "memo.pkl")
+    memory = file_archive(path, cached=True)
+    entries = {f"k{i}": (i if i % 2 else f"value {i}") for i in range(3000)}
+    memory.update(entries)
+    memory.dump()
+    size = os.path.getsize(path)
+    reads = _spy_reads(path, monkeypatch)
+    fresh = file_archive(path, cached=True)
+    assert sum(reads) <= 4096 < size  # the header only: a conflicting serializer is refused here
+    reads.clear()
+    fresh.load()
+    monkeypatch.undo()
+    assert dict(fresh) == entries
+    assert len(reads) == 1 and size - 4096 < reads[0] < size, (reads, size)  # the records, once
+
+
+def test_load_of_a_fresh_handle_names_a_damaged_entry(tmp_path: Path) -> None:
+    from klepto_core.errors import CorruptEntryError
+
+    path = str(tmp_path / "memo.pkl")
+    writer = file_archive(path, cached=False)
+    writer.update({f"k{i}": i for i in range(50)})
+    flip_value_byte(writer, "k20")
+    fresh = file_archive(path, cached=True)
+    try:
+        fresh.load()
+    except CorruptEntryError as exc:
+        assert exc.key == "k20"
+    else:
+        raise AssertionError("load() of a damaged entry did not raise")
+    assert fresh.archive["k21"] == 21
+
+
+def test_a_value_the_serializer_cannot_load_is_named_by_a_bulk_load(tmp_path: Path) -> None:
+    from klepto_core.errors import CorruptEntryError
+
+    path = str(tmp_path / "memo.pkl")
+    writer = file_archive(path, cached=False)
+    writer.update({"a": 1, "c": 3})
+    # a well-formed record (its checksum holds) whose value no unpickler reads
+    bad = _log.record(_log.SET, writer._encode_key("b"), b"not a pickle")
+    with open(path, "ab") as handle:
+        handle.write(bad)
+    fresh = file_archive(path, cached=False)
+    try:
+        fresh.__asdict__()
+    except CorruptEntryError as exc:
+        assert exc.key == "b"
+    else:
+        raise AssertionError("an unreadable value did not raise")
+    assert fresh["a"] == 1 and fresh["c"] == 3
+
+
+def test_a_log_of_sets_deletes_and_overwrites_reopens_in_order(tmp_path: Path) -> None:
+    path = str(tmp_path / "memo.pkl")
+    writer = file_archive(path, cached=False)
+    for i in range(30):
+        writer[f"k{i}"] = i
+    del writer["k3"]
+    writer["k5"] = "again"  # moves to the end, as a dict's re-set key does not
+    writer["k3"] = "back"
+    fresh = file_archive(path, cached=False)
+    assert list(fresh.keys()) == list(writer.keys())
+    assert fresh.__asdict__() == writer.__asdict__()
+    assert fresh["k5"] == "again" and fresh["k3"] == "back" and len(fresh) == 30

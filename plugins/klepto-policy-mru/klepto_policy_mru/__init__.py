@@ -26,6 +26,19 @@ class MRUPolicy(UseOrderPolicy):
 
     def victims(self, memory: Mapping[Hashable, Any], new_key: Hashable) -> list[Hashable]:
         order = self._order
+        size = len(memory)
+        if size - (self.maxsize or 0) == 1 and 1 < size <= len(order):
+            # the usual overflow, every key tracked: the victim is the key used just before
+            # the new one, read from the back of the order without moving the new key
+            try:
+                back = reversed(order)
+                last = next(back)
+                victim = next(back) if last is new_key or last == new_key else last
+            except RuntimeError:  # a hit moved a key meanwhile: the general path below
+                victim = new_key
+            if victim is not new_key and victim != new_key and victim in memory:
+                del order[victim]
+                return [victim]
         out, excess = untracked_victims(memory, order, self.maxsize)
         if len(out) >= excess:
             return out

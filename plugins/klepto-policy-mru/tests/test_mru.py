@@ -64,3 +64,35 @@ def test_negative_maxsize_is_refused():
 
     with pytest.raises(InvalidMaxsizeError, match="not negative"):
         traced(-1, [1])
+
+
+def test_a_key_used_after_the_new_one_is_the_victim_and_a_key_gone_is_skipped():
+    policy = MRUPolicy(3)
+    memory = {}
+
+    def admit(key):
+        memory[key] = None
+        policy.admitted(key)
+
+    for key in (1, 2, 3):
+        admit(key)
+    admit(4)
+    policy.on_hit(2)  # another thread's hit lands between the admission and the eviction
+    assert policy.victims(memory, 4) == [2]
+    del memory[2]
+    del memory[3]  # 3 leaves memory behind the policy's back, still its most recent use but 4
+    admit(5)
+    admit(6)  # memory {1, 4, 5, 6}: the use before 6 is 5
+    assert policy.victims(memory, 6) == [5]
+    del memory[5]
+    policy.on_hit(4)
+    admit(7)  # memory {1, 4, 6, 7}; uses, oldest first: 1, 3 (gone), 6, 4, 7
+    assert policy.victims(memory, 7) == [4]
+
+
+def test_the_most_recent_key_gone_from_memory_is_passed_over():
+    policy = MRUPolicy(2)
+    for key in (1, 3, 2, 4):
+        policy.admitted(key)
+    memory = dict.fromkeys((1, 3, 4))  # 2, used just before 4, left memory behind our back
+    assert policy.victims(memory, 4) == [3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from klepto_core.plugin import PluginSpec, Serializer, hookimpl
@@ -39,6 +40,12 @@ class DillSerializer(Serializer):
             import dill
 
             return dill.loads(data)
+
+    def loads_many(self, datas: Sequence[bytes]) -> list[Any]:
+        try:  # the C unpickler called from C; dill only if one of them needs it
+            return list(map(pickle.loads, datas))
+        except Exception:
+            return [self._loads(data) for data in datas]
 
 
 @hookimpl
