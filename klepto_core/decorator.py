@@ -17,8 +17,14 @@ from typing import Any
 from klepto_core._binder import compile_binder
 from klepto_core.cachemap import cache as cache_type
 from klepto_core.cachemap import is_archive
-from klepto_core.errors import InvalidArgumentError, ObserverError, UnhashableKeyError
+from klepto_core.errors import (
+    InvalidArgumentError,
+    ObserverError,
+    SerializationError,
+    UnhashableKeyError,
+)
 from klepto_core.keymap import Keymap
+from klepto_core.keys.content import memo_key as content_memo_key
 from klepto_core.observer import notifier
 from klepto_core.policy import Policy
 from klepto_core.tools import CacheInfo
@@ -130,6 +136,15 @@ def memoize(
         memo_key, user_key = _namespaced(namespace, memo_key), _namespaced(namespace, user_key)
     lock = threading.RLock()
     get = peek = memory.get
+    if not (isinstance(memory, dict) and type(memory).get is dict.get):
+        # an archive (or another mapping) as memory may not raise for an unhashable key
+        # the way a dict does; the content-key fallback below needs that TypeError
+        mapping_get = peek
+
+        def get(key: Hashable, default: Any) -> Any:
+            hash(key)
+            return mapping_get(key, default)
+
     if maxsize == 0:
         # klepto's no_cache never answers from memory: a value found there (pre-filled, or
         # the uncached archive that *is* memory) is counted as a load in miss(), never a hit
@@ -278,11 +293,17 @@ def memoize(
 
     def unhashable(exc: Exception) -> UnhashableKeyError:
         error = UnhashableKeyError(
-            f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}; "
-            "use klepto_core.safe or a keymap that accepts it (stringmap, picklemap)"
+            f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}"
         )
         error.__cause__ = exc
         return error
+
+    def by_content(key: Hashable) -> Hashable:
+        # the key holds an unhashable argument (an array, a list, a frame...): key it by content
+        try:
+            return content_memo_key(key)  # type: ignore[no-any-return]
+        except SerializationError as exc:
+            raise unhashable(exc) from exc
 
     if safe:
 
@@ -290,7 +311,11 @@ def memoize(
             nonlocal hits, misses
             try:
                 key = memo_key(*args, **kwds)
-                value = get(key, _MISS)
+                try:
+                    value = get(key, _MISS)
+                except TypeError:
+                    key = by_content(key)
+                    value = get(key, _MISS)
             except Exception:
                 with lock:
                     misses += 1
@@ -316,8 +341,9 @@ def memoize(
                 raise unhashable(exc) from exc
             try:
                 value = get(key, _MISS)
-            except TypeError as exc:
-                raise unhashable(exc) from exc
+            except TypeError:
+                key = by_content(key)
+                value = get(key, _MISS)
             if value is not _MISS:
                 hits += 1
                 return value
@@ -333,8 +359,9 @@ def memoize(
                 raise unhashable(exc) from exc
             try:
                 value = get(key, _MISS)
-            except TypeError as exc:
-                raise unhashable(exc) from exc
+            except TypeError:
+                key = by_content(key)
+                value = get(key, _MISS)
             if value is not _MISS:
                 hits += 1
                 try:
@@ -361,11 +388,24 @@ def memoize(
 
     def key(*args: Any, **kwds: Any) -> Hashable:
         """The key a call with these arguments is cached under."""
-        return user_key(*args, **kwds)
+        try:
+            return user_key(*args, **kwds)
+        except TypeError:
+            if not (isinstance(keymap, Keymap) and keymap.lossy):
+                raise
+        # builtin hash of a key holding unhashable arguments: the hash of its content key
+        memo = by_content(memo_key(*args, **kwds))
+        if namespace is not None:
+            return (memo[0], keymap.encode_key(memo[1]))  # type: ignore[index]
+        return keymap.encode_key(memo)
 
     def lookup(*args: Any, **kwds: Any) -> Any:
         """The value in memory for a call with these arguments; KeyError if absent."""
-        return memory[memo_key(*args, **kwds)]
+        memo = memo_key(*args, **kwds)
+        try:
+            return memory[memo]
+        except TypeError:
+            return memory[by_content(memo)]
 
     def set_archive(obj: Any) -> None:
         """Attach a new archive behind memory (a cache's archive, or an archive)."""

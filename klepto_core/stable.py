@@ -5,8 +5,9 @@ so neither can name a key that outlives the process. :func:`stable_bytes`
 encodes a key by value instead: builtin scalars and containers get a type tag
 and a length-prefixed payload (sets and dicts sorted by the bytes of their
 items, so iteration order never matters), ``NULL``/``SENTINEL`` are encoded by
-name, classes by module and qualified name, and anything else by its pickle
-(protocol 4). :func:`stable_digest` hashes that encoding with BLAKE2b; archives
+name, classes by module and qualified name, numpy arrays and pandas objects by
+their content digest (:mod:`klepto_core.keys.content`), and anything else by
+its pickle (protocol 4). :func:`stable_digest` hashes that encoding with BLAKE2b; archives
 use it to name persisted keys and ``hashmap(algorithm="stable")`` uses it as the key.
 
 Equal builtin values of different types stay distinct (``1``, ``1.0`` and
@@ -150,6 +151,13 @@ def _write_other(obj: Any, out: bytearray) -> None:
     inspect_module = sys.modules.get("klepto_core._inspect")
     if inspect_module is not None and obj is inspect_module.NULL:
         _write_singleton(obj, out)
+        return
+    content = sys.modules.get("klepto_core.keys.content")
+    if content is None and ("numpy" in sys.modules or "pandas" in sys.modules):
+        from klepto_core.keys import content
+    if content is not None and content.is_bulk(obj):
+        # arrays and frames by a digest of their values: no pickle copy of the data
+        _write_name(b"C", content.content_digest(obj), out)
         return
     try:
         data = pickle.dumps(obj, protocol=4)

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from typing import Any, ClassVar
 
 from klepto_core.errors import FormatError
-from klepto_core.pysource import from_source, to_source
+from klepto_core.pysource import from_source, source_namespace, to_source
 from klepto_core.recordlog import MAGIC
 from klepto_core.serializer import Serializer
 
@@ -67,7 +67,7 @@ def parse_python(text: str, path: str) -> Any:
             return ast.literal_eval(expr.strip())
         except (ValueError, SyntaxError):
             pass
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = source_namespace()
     exec(compile(text, path, "exec"), namespace)  # the file the user named, like unpickling it
     return namespace["memo"]
 

@@ -10,6 +10,7 @@ from klepto_core import crypto
 from klepto_core.errors import InvalidArgumentError
 from klepto_core.hookspecs import hookimpl
 from klepto_core.keymap import NOSENTINEL, Keymap
+from klepto_core.keys.content import bulk_key, exact_key
 from klepto_core.types import PluginSpec
 
 
@@ -21,6 +22,9 @@ class PickleKeymap(Keymap):
     Other options go to its ``dumps``; ``byref=True`` is added for dill, as klepto
     does. Options a serializer does not accept are dropped one by one, so
     ``picklemap(serializer='pickle', protocol=0)`` does pickle with protocol 0.
+    Keys are exact: with ``repr``, an argument whose text could stand for another
+    value is written as its :class:`~klepto_core.keys.content.ContentKey`; with a
+    serializer, numpy arrays and pandas objects are (a digest, not their bytes).
     """
 
     name = "picklemap"
@@ -45,7 +49,12 @@ class PickleKeymap(Keymap):
 
     def encode_key(self, formatted: Any) -> Hashable:
         """The formatted key serialized with the selected module (its repr when None)."""
-        return crypto.pickle(formatted, self.__type__, **self._config)  # type: ignore[no-any-return]
+        selected = self.__type__
+        if selected is None:
+            formatted = exact_key(formatted)
+        elif selected != "json":  # json refuses arrays and tokens alike: left as it is
+            formatted = bulk_key(formatted)
+        return crypto.pickle(formatted, selected, **self._config)  # type: ignore[no-any-return]
 
 
 @hookimpl
