@@ -95,6 +95,22 @@ def _storage(archive: Any, archive_options: dict[str, Any]) -> tuple[Any, bool]:
     return as_cache(archive), False
 
 
+def _check_version(version: Any, depends_on: Any) -> list[Any]:
+    """The helpers of ``depends_on`` as a list, once ``version`` is known to be valid."""
+    if version is not None and not isinstance(version, str):
+        raise InvalidArgumentError(
+            f"version must be None, 'auto' or a version string, got {version!r}"
+        )
+    if callable(depends_on) or isinstance(depends_on, str) or hasattr(depends_on, "__dict__"):
+        depends_on = [depends_on]  # a single helper
+    helpers = list(depends_on)
+    if helpers and version != "auto":
+        raise InvalidArgumentError(
+            "depends_on= needs version='auto': the helpers' code is part of the automatic version"
+        )
+    return helpers
+
+
 def cached(
     policy: Any = defaults.POLICY,
     maxsize: Any = _UNSET,
@@ -110,6 +126,8 @@ def cached(
     write_through: bool = True,
     single_flight: bool = False,
     observers: Any = None,
+    version: str | None = None,
+    depends_on: Any = (),
     **more_archive_options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A memoizing decorator configured by plugin names.
@@ -123,6 +141,10 @@ def cached(
     missed key, so of many workers missing it at once one computes and the rest load it.
     ``observers`` (Observer objects or observer plugin names) receive the cache's
     events; None (the default) means every installed observer plugin, ``[]`` none.
+    ``version="auto"`` keys results by a digest of the function's code (bytecode,
+    constants, defaults; not comments or line numbers) and of the functions, classes
+    or modules in ``depends_on``, so an edit to any of them is a miss; a string
+    ``version`` names the version itself.
     """
     options = {**(archive_options or {}), **more_archive_options}
     policy_obj: Policy | None
@@ -136,6 +158,7 @@ def cached(
         observers = resolve_observers(observers)  # unknown names fail here, not at decoration
     if tol is not None and (isinstance(tol, bool) or not isinstance(tol, int)):
         raise InvalidArgumentError(f"tol must be an int or None, got {tol!r}")
+    helpers = _check_version(version, depends_on)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         from klepto_core.decorator import memoize
@@ -153,6 +176,11 @@ def cached(
             space = namespace
         else:
             space = None
+        if version is not None:
+            from klepto_core.keys.version import code_digest
+
+            tag = code_digest(func, helpers) if version == "auto" else version
+            space = f"{space or f'{func.__module__}.{func.__qualname__}'}@{tag}"
         return memoize(
             func,
             policy=own_policy,
