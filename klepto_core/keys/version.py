@@ -88,7 +88,8 @@ def _feed_object(obj: Any, h: Any, seen: set[int]) -> None:
         h.update(_value_bytes(getattr(obj, "__kwdefaults__", None)))
         return
     # a builtin or callable object without Python code: what names it
-    h.update(b"B" + f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', obj)}".encode())
+    name = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', obj)}"
+    h.update(b"B" + name.encode())
 
 
 def inspectable(value: Any) -> bool:
