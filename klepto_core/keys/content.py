@@ -299,18 +299,16 @@ def _feed_pickled(obj: Any, h: Any, tag: bytes = b"p") -> None:
         return False
 
     errors: list[str] = []
-    for make in _picklers():
+    for make, fast in _picklers():
         stream.reset()
         buffers.reset()
         count = 0
         try:
             pickler = make(_HashWriter(stream), out_of_band)
-            pickler.fast = True  # no memo: equal values built separately pickle alike
+            pickler.fast = fast  # no memo: equal values built separately pickle alike
             pickler.dump(obj)
             break
-        except RecursionError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # a cycle (fast mode), or nothing pickle can do: try the next
             errors.append(f"{type(exc).__name__}: {exc}")
     else:
         raise SerializationError(
@@ -321,7 +319,10 @@ def _feed_pickled(obj: Any, h: Any, tag: bytes = b"p") -> None:
     h.update(stream.digest() + buffers.digest())
 
 
-def _picklers() -> list[Callable[[Any, Any], Any]]:
+def _picklers() -> list[tuple[Callable[[Any, Any], Any], bool]]:
+    """(make a pickler, fast mode) in the order tried: pickle without memo, pickle (for
+    cycles), dill (for lambdas, local classes and what else pickle refuses)."""
+
     def c_pickler(file: Any, callback: Any) -> Any:
         return pickle.Pickler(file, protocol=5, buffer_callback=callback)
 
@@ -330,7 +331,7 @@ def _picklers() -> list[Callable[[Any, Any], Any]]:
 
         return dill.Pickler(file, protocol=5, buffer_callback=callback, byref=False)
 
-    return [c_pickler, dill_pickler]
+    return [(c_pickler, True), (c_pickler, False), (dill_pickler, False)]
 
 
 # -- replacing arguments in a formatted key ----------------------------------------------------

@@ -168,9 +168,12 @@ def test_safe_key_does_not_depend_on_keyword_order() -> None:
 
 
 def test_safe_variant_computes_when_the_key_cannot_be_built() -> None:
-    class BadRepr:
+    class BadRepr:  # no text, and no content encoding either: nothing can key it
         def __repr__(self):
             raise RuntimeError("no repr")
+
+        def __reduce_ex__(self, protocol):
+            raise RuntimeError("no pickle")
 
     @safe.lru_cache()
     def ident(x):
