@@ -135,3 +135,29 @@ def test_small_arrays_are_stored_inside_the_log_as_before(tmp_path: Any) -> None
     store["small"] = np.arange(10)
     assert blob_files("dir", tmp_path) == []
     assert (store["small"] == np.arange(10)).all()
+
+
+def test_hdf_keeps_array_buffers_as_raw_datasets_read_or_mapped(tmp_path: Any) -> None:
+    h5py = pytest.importorskip("h5py")
+    from klepto_core.archives import hdf_archive
+
+    name = str(tmp_path / "memo.h5")
+    a = np.random.default_rng(2).random(50_000)
+    store = hdf_archive(name, cached=False)
+    store["a"] = a
+    store["b"] = {"same": a.copy(), "n": 1}
+    store["small"] = 3
+    with h5py.File(name, "r") as handle:
+        blobs = handle["klepto_core.blobs"]
+        assert len(blobs) == 1 and blobs[next(iter(blobs))].shape == (a.nbytes,)
+    assert sorted(map(str, store.keys())) == ["a", "b", "small"]
+    back = hdf_archive(name, cached=False)["a"]
+    assert (back == a).all() and back.flags.writeable
+    mapped = hdf_archive(name, cached=False, mmap_mode="r")["b"]
+    assert (mapped["same"] == a).all() and not mapped["same"].flags.writeable
+    del store["a"]
+    assert (store["b"]["same"] == a).all()  # the blob still has an entry naming it
+    del store["b"]
+    with h5py.File(name, "r") as handle:
+        assert "klepto_core.blobs" not in handle
+    assert store["small"] == 3
