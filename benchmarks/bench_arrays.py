@@ -38,6 +38,8 @@ CACHES: dict[str, str] = {
     "klepto_core dir": "klepto_core.cached(archive='dir', name=LOCATION)",
     "klepto_core dir mmap": "klepto_core.cached(archive='dir', name=LOCATION, mmap_mode='r')",
     "klepto_core file": "klepto_core.cached(archive='file', name=LOCATION + '.pkl')",
+    "klepto_core hdf": "klepto_core.cached(archive='hdf', name=LOCATION + '.h5')",
+    "klepto_core hdf mmap": "klepto_core.cached(archive='hdf', name=LOCATION + '.h5', mmap_mode='r')",
     "joblib.Memory": "joblib.Memory(LOCATION, verbose=0).cache",
     "joblib.Memory mmap": "joblib.Memory(LOCATION, verbose=0, mmap_mode='r').cache",
 }
@@ -126,7 +128,7 @@ def _run(decorator: str, location: str, mode: str, seed: int) -> list[float]:
 
 def _disk_bytes(location: str) -> int:
     total = 0
-    for path in (location, location + ".pkl", location + ".pkl.blobs"):
+    for path in (location, location + ".pkl", location + ".pkl.blobs", location + ".h5"):
         if os.path.isfile(path):
             total += os.path.getsize(path)
         for root, _dirs, files in os.walk(path):
@@ -145,7 +147,7 @@ def array_results() -> dict[str, list[tuple[str, float, str]]]:
             for r in range(3):
                 one = os.path.join(root, f"{name.replace(' ', '_')}_one_{r}")
                 got["cold"] += _run(decorator, one, "first", r)  # a new archive: a miss
-                got["bytes"].append(_disk_bytes(one) / 1e6)
+                got["bytes"].append(_disk_bytes(one) / 1e3)
                 got["fresh"] += _run(decorator, one, "first", r)  # stored: a hit from disk
                 many = os.path.join(root, f"{name.replace(' ', '_')}_many_{r}")
                 miss, hit = _run(decorator, many, "steady", r)
@@ -167,10 +169,10 @@ def main() -> None:
         "cold": "f(a): a fresh interpreter's first call on a new archive, a miss (ms)",
         "hit": "f(a): in-process hit (ms, median of 20)",
         "fresh": "f(a): a fresh interpreter's first call, a hit from disk (ms)",
-        "bytes": "f(a): bytes on disk for one entry (MB)",
+        "bytes": "f(a): bytes on disk for one entry (kB)",
     }
     for kind, rows in figures.items():
-        table(what[kind], rows, REFERENCE, "MB" if kind == "bytes" else "ms")
+        table(what[kind], rows, REFERENCE, "kB" if kind == "bytes" else "ms")
 
 
 if __name__ == "__main__":
