@@ -24,7 +24,6 @@ from klepto_core.errors import (
     UnhashableKeyError,
 )
 from klepto_core.keymap import Keymap
-from klepto_core.keys.content import memo_key as content_memo_key
 from klepto_core.observer import notifier
 from klepto_core.policy import Policy
 from klepto_core.tools import CacheInfo
@@ -300,6 +299,8 @@ def memoize(
 
     def by_content(key: Hashable) -> Hashable:
         # the key holds an unhashable argument (an array, a list, a frame...): key it by content
+        from klepto_core.keys.content import memo_key as content_memo_key
+
         try:
             return content_memo_key(key)  # type: ignore[no-any-return]
         except SerializationError as exc:

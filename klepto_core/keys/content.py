@@ -31,7 +31,6 @@ xxhash is imported at the first digest.
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 import struct
 import sys
@@ -163,7 +162,8 @@ def _feed(obj: Any, h: Any) -> None:
         _text(h, b"n", _qualname(cls))
         _feed_sequence(obj, h, b"t")
         return
-    if dataclasses.is_dataclass(obj):
+    dataclasses = sys.modules.get("dataclasses")  # no dataclass exists before it is imported
+    if dataclasses is not None and dataclasses.is_dataclass(obj):
         _text(h, b"D", _qualname(cls))
         fields = dataclasses.fields(obj)
         h.update(_u64(len(fields)))
