@@ -221,6 +221,7 @@ from typing import Any
 
 from klepto_core.hookspecs import hookimpl
 from klepto_core.keymap import Keymap
+from klepto_core.keys.content import exact_key
 from klepto_core.types import PluginSpec
 
 
@@ -228,13 +229,15 @@ class ${Class}Keymap(Keymap):
     """Key a call by the text ``repr`` gives its formatted arguments (lists and dicts included).
 
     The base class formats the call (flat or ``(args, kwds)``, ``typed``, ``sentinel``);
-    a keymap plugin only encodes the result.
+    a keymap plugin only encodes the result. ``exact_key`` first replaces each
+    argument whose repr could stand for another value (a numpy array's summary,
+    ``<object at 0x...>``) by its content key, so two calls never share a key.
     """
 
     name = "$name"
 
     def encode_key(self, formatted: Any) -> Hashable:
-        return repr(formatted)
+        return repr(exact_key(formatted))
 
 
 @hookimpl

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from klepto_core import defaults
 from klepto_core.compat_cache import decorator_class
 from klepto_core.errors import SerializationError
 from klepto_core.keymap import NOSENTINEL, SENTINEL, Keymap
@@ -565,6 +566,13 @@ sys.stdout.write(pickle.dumps(keys).hex())
 """
 
 
+class _Opaque:
+    """An argument with the default repr (``<... object at 0x...>``): equal ones differ in text."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
 def _outcome(make: Callable[[], Any]) -> tuple[str, Any]:
     """``("ok", value)`` or ``("error", exception type)``: two keymaps compared either way."""
     try:
@@ -787,6 +795,29 @@ class KeymapConformance:
                 timeout=120,
             )
             assert pickle.loads(bytes.fromhex(done.stdout.decode())) == here, seed
+
+    def test_no_call_gets_another_calls_result_under_a_decorator(self) -> None:
+        """Arguments whose repr is lossy (a numpy array's summary, an address) or that have
+        no hash never share a key with a different argument: issue 10's reproduction."""
+        np = pytest.importorskip("numpy")
+        a = np.arange(2000.0)
+        b = a.copy()
+        b[1000] = -1
+        arguments = [a, b, _Opaque(1), _Opaque(2), [1, 2], [1, 3]]
+        for options in self.option_sets():
+            calls: list[int] = []
+
+            def f(x: Any) -> int:
+                calls.append(1)
+                return len(calls)
+
+            decorate = decorator_class(defaults.UNBOUNDED_POLICY)(keymap=self.keymap(**options))
+            g = decorate(f)
+            results = [g(x) for x in arguments]
+            assert results == list(range(1, len(arguments) + 1)), (options, results)
+            assert g(a.copy()) == 1, options  # equal content: a hit
+            # a hashable object is keyed by its own ==: by content (a hit) or by identity (a miss)
+            assert g(_Opaque(2)) in (4, len(arguments) + 1), options
 
     def test_keys_equal_kleptos(self, klepto_options: dict[str, Any] | None) -> None:
         if klepto_options is None:
