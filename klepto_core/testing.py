@@ -807,7 +807,7 @@ class KeymapConformance:
         for options in self.option_sets():
             calls: list[int] = []
 
-            def f(x: Any) -> int:
+            def f(x: Any, calls: list[int] = calls) -> int:
                 calls.append(1)
                 return len(calls)
 
