@@ -566,6 +566,17 @@ sys.stdout.write(pickle.dumps(keys).hex())
 """
 
 
+def _counter() -> Callable[[Any], int]:
+    """A function of one argument returning how many times it ran."""
+    calls: list[int] = []
+
+    def f(x: Any) -> int:
+        calls.append(1)
+        return len(calls)
+
+    return f
+
+
 class _Opaque:
     """An argument with the default repr (``<... object at 0x...>``): equal ones differ in text."""
 
@@ -805,14 +816,8 @@ class KeymapConformance:
         b[1000] = -1
         arguments = [a, b, _Opaque(1), _Opaque(2), [1, 2], [1, 3]]
         for options in self.option_sets():
-            calls: list[int] = []
-
-            def f(x: Any, calls: list[int] = calls) -> int:
-                calls.append(1)
-                return len(calls)
-
             decorate = decorator_class(defaults.UNBOUNDED_POLICY)(keymap=self.keymap(**options))
-            g = decorate(f)
+            g = decorate(_counter())
             results = [g(x) for x in arguments]
             assert results == list(range(1, len(arguments) + 1)), (options, results)
             assert g(a.copy()) == 1, options  # equal content: a hit
