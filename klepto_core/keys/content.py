@@ -398,7 +398,27 @@ def exact_key(key: Any) -> Any:
     Anything else (numpy and pandas abbreviate, default reprs show an address, a
     custom repr may say less than the value holds) is keyed by content.
     """
-    return _replace(key, _inexact)
+    return key if _plain(key) else _replace(key, _inexact)
+
+
+def _plain(obj: Any) -> bool:
+    """Whether ``obj`` is builtin scalars in builtin containers (the usual key: checked fast)."""
+    cls = type(obj)
+    if cls in _EXACT_TYPES:
+        return True
+    if cls is tuple or cls is list or cls is set or cls is frozenset:
+        for item in obj:
+            if type(item) not in _EXACT_TYPES and not _plain(item):
+                return False
+        return True
+    if cls is dict:
+        for name, item in obj.items():
+            if type(name) not in _EXACT_TYPES and not _plain(name):
+                return False
+            if type(item) not in _EXACT_TYPES and not _plain(item):
+                return False
+        return True
+    return False
 
 
 def _replace(key: Any, replace: Callable[[Any], bool]) -> Any:
