@@ -161,3 +161,18 @@ def test_hdf_keeps_array_buffers_as_raw_datasets_read_or_mapped(tmp_path: Any) -
     with h5py.File(name, "r") as handle:
         assert "klepto_core.blobs" not in handle
     assert store["small"] == 3
+
+
+def test_a_klepto_pickle_file_holding_arrays_converts_to_the_log_with_its_blobs(
+    tmp_path: Any,
+) -> None:
+    import dill
+
+    a = np.arange(30_000.0)
+    path = tmp_path / "memo.pkl"
+    path.write_bytes(dill.dumps({"old": a}))  # klepto's own file_archive format
+    store = file_archive(str(path), cached=False)
+    store["new"] = 1  # the first write converts the file to the log
+    assert store.format == "log" and len(blob_files("file", tmp_path)) == 1
+    back = file_archive(str(path), cached=False)
+    assert (back["old"] == a).all() and back["new"] == 1

@@ -196,9 +196,10 @@ class FileArchive(Archive):
 
     def _converted(self, extra: bytes) -> bytes:
         """A klepto pickle/JSON file's contents as a log (SerializationError if one won't store)."""
-        records, _known = self._log.set_records(
-            (key, self._encode(key, value)) for key, value in self._memo.items()
-        )
+        items = [(key, self._encode(key, value)) for key, value in self._memo.items()]
+        records, _known = self._log.set_records(items)
+        # the caller holds the lock: the blobs these records name go first
+        self._blobs.write([b for _k, p in items if type(p) is blobs.Buffered for b in p.buffers])
         return self._log.header() + records + extra
 
     # -- writing --------------------------------------------------------------------------
