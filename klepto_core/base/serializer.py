@@ -46,6 +46,22 @@ class Serializer:
                 f"{type(exc).__name__}: {exc}"
             ) from exc
 
+    def dumps_with(self, make: Any, obj: Any) -> bytes:
+        """``make()``, its errors reported as :meth:`dumps` reports them (for dumps variants)."""
+        try:
+            return make()  # type: ignore[no-any-return]
+        except SerializationError:
+            raise
+        except RecursionError as exc:
+            raise SerializationError(
+                f"{self.name} serializer: {type(obj).__name__} value nests too deeply to serialize"
+            ) from exc
+        except Exception as exc:
+            raise SerializationError(
+                f"{self.name} serializer cannot serialize a {type(obj).__name__} value: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
     def loads(self, data: bytes) -> Any:
         """The object stored in ``data``; raises the format's own error if the bytes are bad."""
         return self._loads(data)
@@ -73,6 +89,16 @@ class Serializer:
             return self.loads_many(datas)
         loads_key = self.loads_key
         return [loads_key(data) for data in datas]
+
+    def dumps_buffers(self, obj: Any, min_size: int) -> tuple[bytes, list[Any]] | None:
+        """``obj`` as a pickle stream plus its buffers of ``min_size`` bytes or more, kept
+        out of band (protocol 5 ``PickleBuffer`` objects, not copied); None when this
+        serializer has no out-of-band buffers (the default) or ``obj`` has no such buffer."""
+        return None
+
+    def loads_buffers(self, data: bytes, buffers: list[Any]) -> Any:
+        """The object of :meth:`dumps_buffers`'s stream, given its buffers in order."""
+        raise NotImplementedError(f"the {self.name} serializer has no out-of-band buffers")
 
     def _dumps(self, obj: Any) -> bytes:
         raise NotImplementedError

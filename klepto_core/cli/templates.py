@@ -215,6 +215,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from klepto_core.keys.content import exact_key
 from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 
@@ -222,13 +223,15 @@ class ${Class}Keymap(Keymap):
     """Key a call by the text ``repr`` gives its formatted arguments (lists and dicts included).
 
     The base class formats the call (flat or ``(args, kwds)``, ``typed``, ``sentinel``);
-    a keymap plugin only encodes the result.
+    a keymap plugin only encodes the result. ``exact_key`` first replaces each
+    argument whose repr could stand for another value (a numpy array's summary,
+    ``<object at 0x...>``) by its content key, so two calls never share a key.
     """
 
     name = "$name"
 
     def encode_key(self, formatted: Any) -> Hashable:
-        return repr(formatted)
+        return repr(exact_key(formatted))
 
 
 @hookimpl

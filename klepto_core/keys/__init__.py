@@ -1,1 +1,1 @@
-"""Turning a call's arguments into cache keys: binding, rounding, stable encodings, decoding."""
+"""Turning a call's arguments into cache keys: binding, rounding, stable encodings, content."""

@@ -5,8 +5,9 @@ so neither can name a key that outlives the process. :func:`stable_bytes`
 encodes a key by value instead: builtin scalars and containers get a type tag
 and a length-prefixed payload (sets and dicts sorted by the bytes of their
 items, so iteration order never matters), ``NULL``/``SENTINEL`` are encoded by
-name, classes by module and qualified name, and anything else by its pickle
-(protocol 4). :func:`stable_digest` hashes that encoding with BLAKE2b; archives
+name, classes by module and qualified name, numpy arrays and pandas objects by
+their content digest (:mod:`klepto_core.keys.content`), and anything else by
+its pickle (protocol 4). :func:`stable_digest` hashes that encoding with BLAKE2b; archives
 use it to name persisted keys and ``hashmap(algorithm="stable")`` uses it as the key.
 
 Equal builtin values of different types stay distinct (``1``, ``1.0`` and
@@ -141,11 +142,24 @@ def _write_singleton(obj: Any, out: bytearray) -> None:
     _write_name(b"!", obj.__reduce__(), out)
 
 
+#: (is it one, its digest) for values encoded by content digest; keys.content registers itself
+_BULK_ENCODERS: list[tuple[Callable[[Any], bool], Callable[[Any], str]]] = []
+
+
+def register_bulk_encoder(is_bulk: Callable[[Any], bool], digest: Callable[[Any], str]) -> None:
+    """Encode the values ``is_bulk`` accepts by ``digest(value)`` instead of their pickle."""
+    _BULK_ENCODERS.append((is_bulk, digest))
+
+
 def _write_other(obj: Any, out: bytearray) -> None:
     if isinstance(obj, type):
         _write_name(b"y", obj.__module__, out)
         _write_name(b"", obj.__qualname__, out)
         return
+    for is_bulk, digest in _BULK_ENCODERS:
+        if is_bulk(obj):  # arrays and frames by a digest of their values: no pickle copy
+            _write_name(b"C", digest(obj), out)
+            return
     try:
         data = pickle.dumps(obj, protocol=4)
     except Exception as exc:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from klepto_core.errors import InvalidArgumentError
+from klepto_core.keys.version import code_digest
 from klepto_core.memo.memory import Memory, as_memory, is_archive
-from klepto_core.memo.options import UNSET, resolve_options
+from klepto_core.memo.options import UNSET, check_version, resolve_options
 from klepto_core.memo.wrappers import memoize
 from klepto_core.registry import defaults
 from klepto_core.registry.urls import archive as by_kind
@@ -35,6 +36,8 @@ def cached(
     single_flight: bool = False,
     observers: Any = None,
     typed: bool = False,
+    version: str | None = None,
+    depends_on: Any = (),
     **more_archive_options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A memoizing decorator configured by plugin names.
@@ -49,12 +52,17 @@ def cached(
     ``observers`` (Observer objects or observer plugin names) receive the cache's
     events; None (the default) means every installed observer plugin, ``[]`` none.
     ``typed=True`` keys ``f(1)`` and ``f(1.0)`` apart, as in functools.
+    ``version="auto"`` keys results by a digest of the function's code (bytecode,
+    constants, defaults; not comments or line numbers) and of the functions, classes
+    or modules in ``depends_on``, so an edit to any of them is a miss; a string
+    ``version`` names the version itself.
     """
     options = resolve_options(
         policy=policy, maxsize=maxsize, purge=purge, keymap=keymap, typed=typed,
         ignore=ignore, tol=tol, deep=deep, safe=bool(safe), single_flight=single_flight,
         observers=observers,
     )
+    helpers = check_version(version, depends_on)
     archive_opts = {**(archive_options or {}), **more_archive_options}
     if archive is None and archive_opts:
         raise InvalidArgumentError(
@@ -72,6 +80,9 @@ def cached(
             space = namespace
         else:
             space = None
+        if version is not None:
+            tag = code_digest(func, helpers) if version == "auto" else version
+            space = f"{space or f'{func.__module__}.{func.__qualname__}'}@{tag}"
         return memoize(
             func,
             options,

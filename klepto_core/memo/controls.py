@@ -8,8 +8,9 @@ hits, misses and loads; ``clear()`` empties memory, never the archive behind it;
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, NamedTuple
 
+from klepto_core.base.keymap import Keymap
 from klepto_core.errors import InvalidArgumentError
 from klepto_core.memo.info import CacheInfo
 from klepto_core.memo.memory import Memory, is_archive
@@ -17,16 +18,25 @@ from klepto_core.memo.misses import Misses
 from klepto_core.memo.options import Options
 
 
+class KeyFunctions(NamedTuple):
+    """A decorated function's keys: the stored one, klepto's ``f.key()``, the content fallback."""
+
+    memo: Callable[..., Hashable]
+    user: Callable[..., Hashable]
+    content: Callable[[Hashable], Hashable]
+    namespace: str | None
+
+
 def attach_controls(
     wrapper: Callable[..., Any],
     misses: Misses,
     built: tuple[Callable[..., Any], Callable[[], int], Callable[[], None]],
-    memo_key: Callable[..., Hashable],
-    user_key: Callable[..., Hashable],
+    keys: KeyFunctions,
     options: Options,
 ) -> None:
     """Give ``wrapper`` klepto's methods over its memory, counters and keys."""
     memory = misses.memory
+    memo_key, user_key, content_key = keys.memo, keys.user, keys.content
     _wrapper, hit_count, reset_hits = built
 
     def info() -> CacheInfo:
@@ -40,13 +50,28 @@ def attach_controls(
         if not keepstats:
             reset_hits()
 
+    keymap = options.keymap
+
     def key(*args: Any, **kwds: Any) -> Hashable:
         """The key a call with these arguments is cached under."""
-        return user_key(*args, **kwds)
+        try:
+            return user_key(*args, **kwds)
+        except TypeError:
+            if not (isinstance(keymap, Keymap) and keymap.lossy):
+                raise
+        # builtin hash of a key holding unhashable arguments: the hash of its content key
+        memo = content_key(memo_key(*args, **kwds))
+        if keys.namespace is not None:
+            return (memo[0], keymap.encode_key(memo[1]))  # type: ignore[index]
+        return keymap.encode_key(memo)
 
     def lookup(*args: Any, **kwds: Any) -> Any:
         """The value in memory for a call with these arguments; KeyError if absent."""
-        return memory[memo_key(*args, **kwds)]
+        memo = memo_key(*args, **kwds)
+        try:
+            return memory[memo]
+        except TypeError:
+            return memory[content_key(memo)]
 
     controls: dict[str, Any] = {
         "info": info,

@@ -207,3 +207,19 @@ def check_ignore(func: Callable[..., Any], ignore: Any) -> None:
             IgnoredNameWarning,
             stacklevel=4,
         )
+
+
+def check_version(version: Any, depends_on: Any) -> list[Any]:
+    """The helpers of ``depends_on`` as a list, once ``version`` is known to be valid."""
+    if version is not None and not isinstance(version, str):
+        raise InvalidArgumentError(
+            f"version must be None, 'auto' or a version string, got {version!r}"
+        )
+    if callable(depends_on) or isinstance(depends_on, str) or hasattr(depends_on, "__dict__"):
+        depends_on = [depends_on]  # a single helper
+    helpers = list(depends_on)
+    if helpers and version != "auto":
+        raise InvalidArgumentError(
+            "depends_on= needs version='auto': the helpers' code is part of the automatic version"
+        )
+    return helpers

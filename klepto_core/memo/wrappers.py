@@ -20,9 +20,15 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from klepto_core.errors import InvalidArgumentError, ObserverError, UnhashableKeyError
+from klepto_core.errors import (
+    InvalidArgumentError,
+    ObserverError,
+    SerializationError,
+    UnhashableKeyError,
+)
 from klepto_core.keys.compose import build_key_functions, namespaced
-from klepto_core.memo.controls import attach_controls
+from klepto_core.keys.content import memo_key as content_memo_key
+from klepto_core.memo.controls import KeyFunctions, attach_controls
 from klepto_core.memo.misses import MISSING, Misses, SingleFlightMisses
 from klepto_core.memo.notify import notifier
 from klepto_core.memo.options import Options, check_ignore
@@ -60,21 +66,35 @@ def memoize(
     )
     misses.on_hit = _hit_hook(func, misses)
     if options.safe:
-        built = _safe_wrapper(memo_key, _lookup(misses), misses)
+        built = _safe_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
     elif misses.on_hit is None:
         built = _untracked_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
     else:
         built = _tracked_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
     wrapper = built[0]
     functools.update_wrapper(wrapper, func)
-    attach_controls(wrapper, misses, built, memo_key, user_key, options)
+    keys = KeyFunctions(memo_key, user_key, by_content(_unhashable(func)), namespace)
+    attach_controls(wrapper, misses, built, keys, options)
     return wrapper
 
 
 def _lookup(misses: Misses) -> Callable[[Hashable, Any], Any]:
-    """Memory's ``get``; with maxsize 0 a lookup that never answers (klepto's no_cache)."""
+    """Memory's ``get``; with maxsize 0 a lookup that never answers (klepto's no_cache).
+
+    Either raises TypeError for a key that holds an unhashable argument, as a dict
+    does, so the wrapper can fall back to the argument's content key.
+    """
+    memory = misses.memory
     if misses.maxsize != 0:
-        return misses.memory.get  # type: ignore[no-any-return]
+        if isinstance(memory, dict) and type(memory).get is dict.get:
+            return memory.get
+        mapping_get = memory.get  # an archive as memory may not hash the key itself
+
+        def hashing_get(key: Hashable, default: Any) -> Any:
+            hash(key)
+            return mapping_get(key, default)
+
+        return hashing_get
 
     def never(key: Hashable, default: Any) -> Any:
         hash(key)  # an unhashable key fails here, as a real lookup would
@@ -108,14 +128,26 @@ def _unhashable(func: Callable[..., Any]) -> Callable[[Exception], UnhashableKey
     """The error for a call whose arguments the keymap cannot turn into a key."""
 
     def unhashable(exc: Exception) -> UnhashableKeyError:
-        error = UnhashableKeyError(
-            f"cannot cache a call of {getattr(func, '__qualname__', func)!s}: {exc}; "
-            "use klepto_core.safe or a keymap that accepts it (stringmap, picklemap)"
-        )
+        name = getattr(func, "__qualname__", func)
+        error = UnhashableKeyError(f"cannot cache a call of {name!s}: {exc}")
         error.__cause__ = exc
         return error
 
     return unhashable
+
+
+def by_content(
+    unhashable: Callable[[Exception], UnhashableKeyError],
+) -> Callable[[Hashable], Hashable]:
+    """The key for a call holding an unhashable argument (an array, a list, a frame ...)."""
+
+    def content_key(key: Hashable) -> Hashable:
+        try:
+            return content_memo_key(key)  # type: ignore[no-any-return]
+        except SerializationError as exc:
+            raise unhashable(exc) from exc
+
+    return content_key
 
 
 def _untracked_wrapper(
@@ -124,7 +156,7 @@ def _untracked_wrapper(
     misses: Misses,
     unhashable: Callable[[Exception], UnhashableKeyError],
 ) -> Built:
-    miss = misses.miss
+    miss, content_key = misses.miss, by_content(unhashable)
     hits = 0
 
     def wrapper(*args: Any, **kwds: Any) -> Any:
@@ -135,8 +167,9 @@ def _untracked_wrapper(
             raise unhashable(exc) from exc
         try:
             value = get(key, MISSING)
-        except TypeError as exc:
-            raise unhashable(exc) from exc
+        except TypeError:
+            key = content_key(key)
+            value = get(key, MISSING)
         if value is not MISSING:
             hits += 1
             return value
@@ -156,6 +189,7 @@ def _tracked_wrapper(
     unhashable: Callable[[Exception], UnhashableKeyError],
 ) -> Built:
     miss, on_hit, lock, admitted = misses.miss, misses.on_hit, misses.lock, misses.admitted
+    content_key = by_content(unhashable)
     assert on_hit is not None
     hits = 0
 
@@ -167,8 +201,9 @@ def _tracked_wrapper(
             raise unhashable(exc) from exc
         try:
             value = get(key, MISSING)
-        except TypeError as exc:
-            raise unhashable(exc) from exc
+        except TypeError:
+            key = content_key(key)
+            value = get(key, MISSING)
         if value is not MISSING:
             hits += 1
             try:
@@ -187,16 +222,24 @@ def _tracked_wrapper(
 
 
 def _safe_wrapper(
-    memo_key: Callable[..., Hashable], get: Callable[[Hashable, Any], Any], misses: Misses
+    memo_key: Callable[..., Hashable],
+    get: Callable[[Hashable, Any], Any],
+    misses: Misses,
+    unhashable: Callable[[Exception], UnhashableKeyError],
 ) -> Built:
     miss, on_hit, uncached = misses.miss, misses.on_hit, misses.uncached
+    content_key = by_content(unhashable)
     hits = 0
 
     def wrapper(*args: Any, **kwds: Any) -> Any:
         nonlocal hits
         try:
             key = memo_key(*args, **kwds)
-            value = get(key, MISSING)
+            try:
+                value = get(key, MISSING)
+            except TypeError:
+                key = content_key(key)
+                value = get(key, MISSING)
         except Exception:
             return uncached(args, kwds)
         if value is not MISSING:

@@ -1,1 +1,1 @@
-"""Building blocks for archives: the record log and its format, per-key locks, value encodings."""
+"""Building blocks for archives: record logs, locks, source files, out-of-band blobs."""

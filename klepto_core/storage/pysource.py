@@ -1,6 +1,6 @@
 """Python source for plain values: klepto's ``serialized=False`` storage, made exact.
 
-:func:`to_source` writes literals, containers and builtin types and functions
+:func:`to_source` writes literals, containers, content keys and builtin types and functions
 (by name, so the keys of typed keymaps survive; klepto wrote ``<class 'int'>``,
 which does not parse); anything else raises SerializationError instead of
 being written in a form that cannot be read back.
@@ -13,8 +13,9 @@ import builtins
 from typing import Any
 
 from klepto_core.errors import SerializationError
+from klepto_core.keys.content import ContentKey
 
-__all__ = ["from_source", "to_source"]
+__all__ = ["from_source", "source_namespace", "to_source"]
 
 _SCALARS = (bool, int, str, bytes, type(None))
 
@@ -42,6 +43,8 @@ def to_source(obj: Any, depth: int = 0) -> str:
         if kind is set:
             return f"{{{inner}}}" if obj else "set()"
         return f"frozenset({{{inner}}})" if obj else "frozenset()"
+    if kind.__name__ == "ContentKey" and kind.__module__ == "klepto_core.keys.content":
+        return repr(obj)  # ContentKey('ndarray', '<hex>'): an argument keyed by content
     name = getattr(obj, "__name__", None)
     if isinstance(name, str) and getattr(builtins, name, None) is obj:
         return name
@@ -56,4 +59,9 @@ def from_source(text: str) -> Any:
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        return eval(text, {"__builtins__": builtins})  # names like int, frozenset
+        return eval(text, source_namespace())  # names like int, frozenset, ContentKey
+
+
+def source_namespace() -> dict[str, Any]:
+    """The names :func:`to_source` may write beyond literals: builtins and ``ContentKey``."""
+    return {"__builtins__": builtins, "ContentKey": ContentKey}

@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+import klepto_core
 from klepto_core import keymaps
 from klepto_core.base.keymap import NOSENTINEL, SENTINEL, Keymap
-from klepto_core.registry import REGISTRY
+from klepto_core.registry import REGISTRY, defaults
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 
@@ -54,6 +55,24 @@ factory, option_sets, calls = pickle.loads(sys.stdin.buffer.read())
 keys = [[factory(**options)(*args, **kwds) for args, kwds in calls] for options in option_sets]
 sys.stdout.write(pickle.dumps(keys).hex())
 """
+
+
+def _counter() -> Callable[[Any], int]:
+    """A function of one argument returning how many times it ran."""
+    calls: list[int] = []
+
+    def f(x: Any) -> int:
+        calls.append(1)
+        return len(calls)
+
+    return f
+
+
+class _Opaque:
+    """An argument with the default repr (``<... object at 0x...>``): equal ones differ in text."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
 
 
 def _outcome(make: Callable[[], Any]) -> tuple[str, Any]:
@@ -276,6 +295,23 @@ class KeymapConformance:
                 timeout=120,
             )
             assert pickle.loads(bytes.fromhex(done.stdout.decode())) == here, seed
+
+    def test_no_call_gets_another_calls_result_under_a_decorator(self) -> None:
+        """Arguments whose repr is lossy (a numpy array's summary, an address) or that have
+        no hash never share a key with a different argument: issue 10's reproduction."""
+        np = pytest.importorskip("numpy")
+        a = np.arange(2000.0)
+        b = a.copy()
+        b[1000] = -1
+        arguments = [a, b, _Opaque(1), _Opaque(2), [1, 2], [1, 3]]
+        unbounded = getattr(klepto_core, f"{defaults.UNBOUNDED_POLICY}_cache")
+        for options in self.option_sets():
+            g = unbounded(keymap=self.keymap(**options))(_counter())
+            results = [g(x) for x in arguments]
+            assert results == list(range(1, len(arguments) + 1)), (options, results)
+            assert g(a.copy()) == 1, options  # equal content: a hit
+            # a hashable object is keyed by its own ==: by content (a hit) or by identity (a miss)
+            assert g(_Opaque(2)) in (4, len(arguments) + 1), options
 
     def test_keys_equal_kleptos(self, klepto_options: dict[str, Any] | None) -> None:
         if klepto_options is None:

@@ -129,14 +129,15 @@ def test_bad_maxsize_is_a_clear_error(bad) -> None:
         klepto_core.lru_cache(maxsize=bad)
 
 
-def test_unhashable_argument_is_a_type_error_naming_the_function_but_safe_caches_it() -> None:
+def test_unhashable_arguments_are_keyed_by_content_and_safe_caches_them_too() -> None:
     @klepto_core.lru_cache()
     def length(x):
         return len(x)
 
-    with pytest.raises(UnhashableKeyError, match="length") as err:
-        length([1, 2])
-    assert isinstance(err.value, TypeError)
+    assert length([1, 2]) == length([1, 2]) == 2
+    assert length([1, 2, 3]) == 3
+    assert length.info() == CacheInfo(hit=1, miss=2, load=0, maxsize=100, size=2)
+    assert length.lookup([1, 2]) == 2
 
     @safe.lru_cache()
     def safe_length(x):
@@ -144,6 +145,16 @@ def test_unhashable_argument_is_a_type_error_naming_the_function_but_safe_caches
 
     assert safe_length([1, 2]) == safe_length([1, 2]) == 2
     assert safe_length.info() == CacheInfo(hit=1, miss=1, load=0, maxsize=100, size=1)
+
+
+def test_an_argument_with_no_content_encoding_is_a_type_error_naming_function_and_argument() -> None:
+    @klepto_core.lru_cache()
+    def length(x):
+        return len(x)
+
+    with pytest.raises(UnhashableKeyError, match="length.*argument 'x' \\(list\\)") as err:
+        length([(n for n in range(3))])  # a generator: neither pickle nor dill can encode it
+    assert isinstance(err.value, TypeError)
 
 
 def test_safe_key_does_not_depend_on_keyword_order() -> None:
@@ -157,9 +168,12 @@ def test_safe_key_does_not_depend_on_keyword_order() -> None:
 
 
 def test_safe_variant_computes_when_the_key_cannot_be_built() -> None:
-    class BadRepr:
+    class BadRepr:  # no text, and no content encoding either: nothing can key it
         def __repr__(self):
             raise RuntimeError("no repr")
+
+        def __reduce_ex__(self, protocol):
+            raise RuntimeError("no pickle")
 
     @safe.lru_cache()
     def ident(x):

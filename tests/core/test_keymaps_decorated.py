@@ -82,13 +82,14 @@ def test_divergence_unsorted_kwds_of_non_flat_keys() -> None:
     assert f.key(c=3, b=2, a=1) == f.key(1, 2, c=3)
 
 
-def test_a_raw_non_flat_key_is_unhashable() -> None:
+def test_a_raw_non_flat_key_is_unhashable_but_the_cache_keys_it_by_content() -> None:
     f = make(keymap(flat=False))
-    assert f.key(1, 2, c=3) == ((), {"a": 1, "b": 2, "c": 3})
+    assert f.key(1, 2, c=3) == ((), {"a": 1, "b": 2, "c": 3})  # klepto's key, as it was
+    assert f(1, 2, c=3) == f(1, 2, c=3) == 6
+    assert f(1, 2, c=4) == 7
+    assert f.info().hit == 1 and f.info().miss == 2
     with pytest.raises(UnhashableKeyError):
-        f(1, 2, c=3)
-    with pytest.raises(TypeError):
-        f(1, 2, c=3)
+        f(1, 2, c=[(n for n in range(3))])
 
 
 @pytest.mark.parametrize("km", [None, keymap()], ids=repr)

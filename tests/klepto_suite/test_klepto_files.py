@@ -33,7 +33,15 @@ KLEPTO_TEST_FILES = [
 PRELUDE: dict[str, str] = {"test_hdf.py": "import h5py\n"}
 
 #: "file::function" -> why klepto_core deliberately behaves differently
-EXPECTED_FAILURES: dict[str, str] = {}
+_BIGDATA = (
+    "asserts that hashmap(algorithm='md5') gives two 2,000-element arrays that differ at index "
+    "1000 one key, because numpy's repr elides them ('...'): the wrong answer klepto returns; "
+    "klepto_core keys such arguments by content (issue 10)"
+)
+EXPECTED_FAILURES: dict[str, str] = {
+    "test_bigdata.py::test_bigdata": _BIGDATA,
+    "test_bigdata.py::<__main__>": _BIGDATA,
+}
 
 
 def _postgres_role_for_test_new() -> None:

@@ -66,10 +66,13 @@ from klepto_core.errors import (
     SerializationError,
 )
 from klepto_core.plugin import PluginSpec, Serializer, archive_factory, get_serializer, hookimpl
-from klepto_core.storage.recordlog import MAGIC, RecordLog, read_header
+from klepto_core.storage import blobs
+from klepto_core.storage.recordlog import MAGIC, Entry, RecordLog, read_header
 
 #: the record log inside the directory (no K_ prefix: klepto never lists it)
 LOG_NAME = "memo.log"
+#: the blob files of the log's large buffers (see klepto_core.storage.blobs)
+BLOBS_NAME = "memo.blobs"
 LOG, KLEPTO = "log", "klepto"
 #: set in the log's header once per-key entries may exist beside it
 PER_KEY_FLAG = "per_key_entries"
@@ -85,6 +88,8 @@ class DirArchive(PerKeyEntries):
     ``memmode`` (arrays memory-mapped on read), ``memsize`` (kept, unused),
     ``protocol`` (pickle protocol; a str picks JSON), ``fast`` (pickle protocol 5).
     New: ``serializer`` by name or object, ``durable`` (fsync each write),
+    ``mmap_mode`` (``"r"`` or ``"c"``: arrays and other large buffers of values in the
+    log come back memory-mapped from their blob files, read-only or copy-on-write),
     ``layout``: ``"log"`` (one record log: the default) or ``"klepto"`` (a
     sub-directory per key, for directories klepto 0.2.8 processes share; the
     default for a directory holding such entries and no log records, and with
@@ -111,8 +116,10 @@ class DirArchive(PerKeyEntries):
         serializer: Any = None,
         durable: bool = False,
         layout: str | None = None,
+        mmap_mode: str | None = None,
     ) -> None:
         dirname = "memo" if dirname is None else os.fspath(dirname)
+        mmap_mode = blobs.check_mmap_mode(mmap_mode)
         if not serialized:
             compression, memmode, fast = 0, None, False
         elif compression or memmode:
@@ -137,6 +144,8 @@ class DirArchive(PerKeyEntries):
             state["serializer"] = getattr(serializer, "name", serializer)
         if durable:
             state["durable"] = True
+        if mmap_mode is not None:
+            state["mmap_mode"] = mmap_mode
         chosen: Serializer | None = None
         pickle_protocol = protocol
         if serialized:
@@ -162,6 +171,8 @@ class DirArchive(PerKeyEntries):
         }
         self._serializer_arg = serializer
         self._durable = durable
+        self._mmap_mode = mmap_mode
+        self._blobs = blobs.BlobStore(os.path.join(root, BLOBS_NAME), durable)
         self._unreadable: dict[str, str] = {}
         # a directory klepto_core did not create may hold klepto's entries, whose names
         # alias other keys: look for them there (and only there)
@@ -272,6 +283,7 @@ class DirArchive(PerKeyEntries):
                     f"{self._label()}: its log was created meanwhile with the "
                     f"{self._log_serializer.name!r} serializer; nothing was written"
                 )
+            self._blobs.write(_buffers_of(items))  # before the records that name them
             log.append_locked(records, known)
             if self._per_key:
                 for key, _payload in items:
@@ -295,6 +307,15 @@ class DirArchive(PerKeyEntries):
 
     def _encode(self, key: Hashable, value: Any) -> Any:
         if self._writes_to == LOG:
+            if not self._compression and self._serializer is not None:
+                try:
+                    buffered = blobs.encode(self._serializer, value)
+                except SerializationError as exc:
+                    raise SerializationError(
+                        f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
+                    ) from exc
+                if buffered is not None:
+                    return buffered  # its large buffers become blob files, not copies
             data = super()._encode(key, value)
             return _formats.zcompress(data, self._compression) if self._compression else data
         return self._entry_payload(key, value)
@@ -302,10 +323,21 @@ class DirArchive(PerKeyEntries):
     def _decode(self, key: Hashable, payload: Any) -> Any:
         try:
             if type(payload) is bytes:  # a log record's value
+                if blobs.is_buffered(payload):
+                    return blobs.decode(
+                        self._log_serializer,
+                        payload,
+                        self._blobs,
+                        self._label(),
+                        key,
+                        self._mmap_mode,
+                    )
                 if payload[:2] == _formats.ZPREFIX:
                     payload = _formats.zdecompress(payload)
                 return self._log_serializer.loads(payload)
             return self._load(payload)
+        except CorruptEntryError:
+            raise
         except Exception as exc:
             where = LOG_NAME if type(payload) is bytes else payload.filename
             raise CorruptEntryError(
@@ -355,7 +387,11 @@ class DirArchive(PerKeyEntries):
                 raise KeyError(key)
             return
         with log.exclusive(create=False):
+            entry = log.index.get(key) if _hashable(key) else None
+            buffered = isinstance(entry, Entry) and blobs.is_buffered(log.get(key, refresh=False))
             found = log.discard_locked(key)
+            if buffered:
+                self._sweep_locked()
             if self._per_key:  # (the header, just read, may have said so)
                 found = self._drop_entries(key) or found
         if not found:
@@ -403,9 +439,17 @@ class DirArchive(PerKeyEntries):
                     items.append((key, found[1]))
         return iter(items)
 
+    def _sweep_locked(self) -> None:
+        """Remove blob files no live record names (the log's lock is held)."""
+        log = self._log
+        assert log is not None
+        self._blobs.sweep(blobs.referenced(value for _key, value in log.items()))
+
     def _clear(self) -> None:
         if self._log is not None:
             self._log.clear()
+            with self._log.exclusive(create=False):
+                self._sweep_locked()
         self._clear_entries()
         temp = f".{LOG_NAME}.tmp-"
         with contextlib.suppress(FileNotFoundError), os.scandir(self._root) as scanner:
@@ -429,6 +473,8 @@ class DirArchive(PerKeyEntries):
             kwds["serializer"] = self._serializer_arg
         if self._durable:
             kwds["durable"] = True
+        if self._mmap_mode is not None:
+            kwds["mmap_mode"] = self._mmap_mode
         return (self._root,), kwds
 
     def copy(self, name: str | None = None) -> DirArchive:  # type: ignore[override]
@@ -460,6 +506,23 @@ class DirArchive(PerKeyEntries):
                     CorruptEntryError(self._label(), None, why) for why in self._log.unreadable
                 )
         return errors
+
+
+def _buffers_of(items: list[tuple[Hashable, Any]]) -> list[tuple[str, Any]]:
+    """The blobs the payloads among ``items`` name, still to be written."""
+    out: list[tuple[str, Any]] = []
+    for _key, payload in items:
+        if type(payload) is blobs.Buffered:
+            out.extend(payload.buffers)
+    return out
+
+
+def _hashable(key: Any) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
 
 
 def _written_per_key(root: str) -> bool:

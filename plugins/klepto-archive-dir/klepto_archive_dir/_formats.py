@@ -16,6 +16,8 @@ import zlib
 from collections.abc import Hashable
 from typing import Any
 
+from klepto_core.storage.pysource import source_namespace
+
 ZPREFIX = b"ZF"
 _ZLEN = 19  # klepto's zlib frame: b"ZF" + hex length left-justified to 19 bytes
 
@@ -103,7 +105,7 @@ def load_source(text: str, path: str) -> Any:
             return ast.literal_eval(expr.strip())
         except (ValueError, SyntaxError):
             pass
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = source_namespace()
     exec(compile(text, path, "exec"), namespace)  # the archive the user named, like unpickling
     return namespace["memo"]
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
-from klepto_core.errors import CorruptEntryError, FormatError
+from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
 from klepto_core.plugin import (
     Archive,
     PluginSpec,
@@ -34,10 +34,12 @@ from klepto_core.plugin import (
     get_serializer,
     hookimpl,
 )
-from klepto_core.storage import recordlog
+from klepto_core.storage import blobs, recordlog
 from klepto_core.storage.recordlog import RecordLog
 
 _PY_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd")
+#: the companion directory of a log's large buffers (see klepto_core.storage.blobs)
+BLOBS_SUFFIX = ".blobs"
 
 
 def _klepto_save_tick() -> None:
@@ -64,6 +66,9 @@ class FileArchive(Archive):
     ``filename`` defaults to ``memo.pkl`` (``memo.json`` for a str ``protocol``,
     ``memo.py`` when not ``serialized``); the file is created at construction.
     ``durable=True`` fsyncs each write (and the directory on compaction).
+    Large buffers of values (numpy arrays, pandas columns) are kept out of band in
+    ``<filename>.blobs/``, not copied into the log; ``mmap_mode="r"`` (or ``"c"``,
+    copy-on-write) gives them back memory-mapped.
     """
 
     __kind_name__: ClassVar[str] = "file_archive"
@@ -78,7 +83,9 @@ class FileArchive(Archive):
         *,
         serializer: Any = None,
         durable: bool = False,
+        mmap_mode: str | None = None,
     ) -> None:
+        mmap_mode = blobs.check_mmap_mode(mmap_mode)
         if filename is None:
             if serialized:
                 filename = "memo.json" if isinstance(protocol, str) else "memo.pkl"
@@ -93,6 +100,8 @@ class FileArchive(Archive):
             state["serializer"] = getattr(serializer, "name", serializer)
         if durable:
             state["durable"] = True
+        if mmap_mode is not None:
+            state["mmap_mode"] = mmap_mode
         literal = _legacy.LiteralSerializer()
         explicit = serialized or serializer is not None
         chosen: Serializer = get_serializer(serializer, protocol) if explicit else literal
@@ -106,6 +115,8 @@ class FileArchive(Archive):
         self._protocol = protocol
         self._serialized = serialized
         self._durable = durable
+        self._mmap_mode = mmap_mode
+        self._blobs = blobs.BlobStore(self._path + BLOBS_SUFFIX, durable)
         self._literal = literal
         self._legacy_fmt: str | None = None  # klepto's format of the file, when not a log
         self._memo: dict[Hashable, Any] = {}  # its contents, read whole
@@ -193,9 +204,10 @@ class FileArchive(Archive):
 
     def _converted(self, extra: bytes) -> bytes:
         """A klepto pickle/JSON file's contents as a log (SerializationError if one won't store)."""
-        records, _known = self._log.set_records(
-            (key, self._encode(key, value)) for key, value in self._memo.items()
-        )
+        items = [(key, self._encode(key, value)) for key, value in self._memo.items()]
+        records, _known = self._log.set_records(items)
+        # the caller holds the lock: the blobs these records name go first
+        self._blobs.write([b for _k, p in items if type(p) is blobs.Buffered for b in p.buffers])
         return self._log.header() + records + extra
 
     # -- writing --------------------------------------------------------------------------
@@ -206,6 +218,7 @@ class FileArchive(Archive):
         known: recordlog.Known,
         change: Callable[[dict[Hashable, Any]], None],
         encoded_with: Serializer | None,
+        buffers: list[tuple[str, Any]] | None = None,
     ) -> None:
         """Apply one change under the file lock, in whatever format the file has by then.
 
@@ -225,6 +238,8 @@ class FileArchive(Archive):
                     f"file_archive {self._path!r} was replaced by one written with the "
                     f"{current.name!r} serializer while storing; nothing was written"
                 )
+            if buffers:
+                self._blobs.write(buffers)  # before the records that name them
             fmt = self._fmt
             if fmt is None and encoded_with is self._literal:
                 self._memo, fmt = {}, PYTHON
@@ -242,9 +257,33 @@ class FileArchive(Archive):
 
     # -- storage primitives -------------------------------------------------------------
 
+    def _encode(self, key: Hashable, value: Any) -> Any:
+        serializer = self._serializer
+        if serializer is not None and serializer is not self._literal:
+            try:
+                buffered = blobs.encode(serializer, value)
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
+                ) from exc
+            if buffered is not None:
+                return buffered  # its large buffers become blob files, not copies
+        return super()._encode(key, value)
+
     def _decode(self, key: Hashable, payload: Any) -> Any:
         if isinstance(payload, _Loaded):
             return payload.value
+        if type(payload) is bytes and blobs.is_buffered(payload):
+            try:
+                return blobs.decode(
+                    self._serializer, payload, self._blobs, self._label(), key, self._mmap_mode
+                )
+            except CorruptEntryError:
+                raise
+            except Exception as exc:
+                raise CorruptEntryError(
+                    self._label(), key, f"cannot load it: {type(exc).__name__}: {exc}"
+                ) from exc
         return super()._decode(key, payload)
 
     def _read(self, key: Hashable) -> Any:
@@ -275,7 +314,8 @@ class FileArchive(Archive):
             else:
                 memo.update((key, loads(payload)) for key, payload in items)
 
-        self._commit(records, known, change, encoded_with)
+        buffers = [b for _k, p in items if type(p) is blobs.Buffered for b in p.buffers]
+        self._commit(records, known, change, encoded_with, buffers)
 
     def update(self, *args: Any, **kwds: Any) -> None:
         """Store every entry given (see Archive.update); an empty update still counts as a save."""
@@ -295,7 +335,13 @@ class FileArchive(Archive):
             def change(memo: dict[Hashable, Any]) -> None:
                 del memo[key]
 
+            log = self._log
+            entry = log.index.get(key) if log.kind == recordlog.LOG else None
+            buffered = isinstance(entry, recordlog.Entry) and blobs.is_buffered(log.get(key))
             self._commit(record, known, change, None)
+            if buffered:  # its blobs go unless another entry names them
+                with log.exclusive(create=False):
+                    self._blobs.sweep(blobs.referenced(value for _key, value in log.items()))
 
     def _keys(self) -> Iterable[Hashable]:
         with self._lock:
@@ -335,10 +381,12 @@ class FileArchive(Archive):
         with self._log.exclusive():
             python = self._fmt == PYTHON
             self._log.replace(_legacy.python_text({}) if python else self._log.header())
+            self._blobs.sweep(())
         _klepto_save_tick()
 
     def _drop(self, **kwds: Any) -> None:
         self._log.remove()
+        shutil.rmtree(self._blobs.directory, ignore_errors=True)
 
     def _reopen_args(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         kwds: dict[str, Any] = {"serialized": self._serialized, "protocol": self._protocol}
@@ -346,6 +394,8 @@ class FileArchive(Archive):
             kwds["serializer"] = self._serializer_arg
         if self._durable:
             kwds["durable"] = True
+        if self._mmap_mode is not None:
+            kwds["mmap_mode"] = self._mmap_mode
         return (self._filename,), kwds
 
     def copy(self, name: str | None = None) -> FileArchive:  # type: ignore[override]
@@ -354,8 +404,18 @@ class FileArchive(Archive):
         if name is not None:
             with self._log.exclusive():
                 shutil.copy2(self._path, name)
+                if os.path.isdir(self._blobs.directory):
+                    shutil.copytree(
+                        self._blobs.directory, os.fspath(name) + BLOBS_SUFFIX, dirs_exist_ok=True
+                    )
             args = (name,)
         return type(self)(*args, **kwds)
+
+    @classmethod
+    def local_paths(cls, name: Any) -> list[str]:
+        """The file, and its blob directory (counted in its size)."""
+        paths = super().local_paths(name)
+        return [*paths, paths[0] + BLOBS_SUFFIX] if paths else paths
 
     # -- reporting ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from klepto_core.errors import FormatError
 from klepto_core.plugin import Serializer
-from klepto_core.storage.pysource import from_source, to_source
+from klepto_core.storage.pysource import from_source, source_namespace, to_source
 from klepto_core.storage.recordlog import MAGIC
 
 LOG, PICKLE, JSON, PYTHON = "log", "klepto-pickle", "klepto-json", "klepto-python"
@@ -67,7 +67,7 @@ def parse_python(text: str, path: str) -> Any:
             return ast.literal_eval(expr.strip())
         except (ValueError, SyntaxError):
             pass
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = source_namespace()
     exec(compile(text, path, "exec"), namespace)  # the file the user named, like unpickling it
     return namespace["memo"]
 

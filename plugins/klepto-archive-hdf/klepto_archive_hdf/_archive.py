@@ -10,6 +10,7 @@ from typing import Any
 from klepto_archive_hdf._h5 import h5py
 from klepto_core.errors import CorruptEntryError, SerializationError, UnhashableKeyError
 from klepto_core.plugin import Archive, Serializer, get_serializer
+from klepto_core.storage import blobs
 
 
 class _KleptoDefault:
@@ -22,6 +23,18 @@ class _KleptoDefault:
 _DEFAULT: Any = _KleptoDefault()
 SUFFIXES = (".hdf5", ".hdf", ".h5")
 URL_SCHEMES = ("hdf", "hdf5", "h5")
+#: the group holding large buffers of values as raw uint8 datasets named by digest (the
+#: name is no pickled key: listing skips it); see klepto_core.storage.blobs
+BLOBS = "klepto_core.blobs"
+
+
+class _Decoded:
+    """A value already loaded (its buffers were read while the file was open)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def settings(
@@ -65,6 +78,10 @@ class HDFArchive(Archive):
     Each write batch (``[]=``, ``update``, ``del``) is one journaled transaction
     under an exclusive file lock, so a crash leaves the old or the new contents
     and concurrent processes never corrupt the file. ``durable=True`` also fsyncs.
+    Large buffers of serialized values (numpy arrays, pandas columns) are kept out
+    of band as raw datasets in the ``klepto_core.blobs`` group, not pickled copies;
+    ``mmap_mode="r"`` (or ``"c"``) maps them from the file instead of reading them.
+    Such values are not readable by klepto 0.2.8 (the file's other entries are).
     """
 
     __kind_name__ = "hdf_archive"
@@ -80,8 +97,10 @@ class HDFArchive(Archive):
         *,
         serializer: Any = None,
         durable: bool = False,
+        mmap_mode: str | None = None,
     ) -> None:
         """Open (creating if needed) ``filename``; klepto's defaults and name derivation apply."""
+        mmap_mode = blobs.check_mmap_mode(mmap_mode)
         h5py()
         from klepto_archive_hdf._layout import Layout
         from klepto_archive_hdf._store import HDFFile
@@ -92,7 +111,10 @@ class HDFArchive(Archive):
         protocol, chosen, json_keys = settings(serialized, protocol, meta, serializer)
         state = {"id": filename, "serialized": serialized, "protocol": protocol, "meta": meta}
         state.update(extra_state(serializer, durable))
+        if mmap_mode is not None:
+            state["mmap_mode"] = mmap_mode
         super().__init__(os.path.basename(filename), state, chosen)
+        self._mmap_mode = mmap_mode
         self._layout = Layout(meta=meta, json_keys=json_keys, serialized=serialized)
         self._file = HDFFile(os.path.abspath(filename), durable)
         self._file.ensure()
@@ -113,6 +135,96 @@ class HDFArchive(Archive):
         except Exception:
             return None  # a key that cannot be named cannot be stored
 
+    # -- out-of-band buffers --------------------------------------------------------------
+
+    def _encode(self, key: Hashable, value: Any) -> Any:
+        if self._serializer is not None and not self._layout.meta:
+            try:
+                buffered = blobs.encode(self._serializer, value)
+            except SerializationError as exc:
+                raise SerializationError(
+                    f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
+                ) from exc
+            if buffered is not None:
+                return buffered
+        return super()._encode(key, value)
+
+    def _decode(self, key: Hashable, payload: Any) -> Any:
+        if isinstance(payload, _Decoded):
+            return payload.value
+        return super()._decode(key, payload)
+
+    def _loaded(self, handle: Any, key: Hashable, payload: Any) -> Any:
+        """``payload``, or the value it stands for when its buffers are blobs (read now)."""
+        if not (self._layout.serialized and isinstance(payload, bytes)):
+            return payload
+        if not blobs.is_buffered(payload):
+            return payload
+        entries, stream = blobs.parse(payload)
+        buffers = [self._blob(handle, key, digest, length) for digest, length in entries]
+        try:
+            return _Decoded(self._serializer.loads_buffers(stream, buffers))  # type: ignore[union-attr]
+        except Exception as exc:
+            raise self._corrupt(key, f"{type(exc).__name__}: {exc}") from exc
+
+    def _blob(self, handle: Any, key: Hashable, digest: str, length: int) -> Any:
+        import numpy
+
+        dataset = handle.get(f"{BLOBS}/{digest}")
+        if dataset is None or dataset.shape != (length,):
+            raise self._corrupt(key, f"its blob {digest} is missing")
+        mode: Any = self._mmap_mode
+        offset = dataset.id.get_offset() if mode is not None and length else None
+        if offset is not None:
+            return numpy.memmap(
+                self._file.path, dtype=numpy.uint8, mode=mode, offset=offset, shape=(length,)
+            )
+        data = bytearray(length)
+        if length:
+            dataset.read_direct(numpy.frombuffer(data, dtype=numpy.uint8))
+        from klepto_core.keys.content import _hasher
+
+        h = _hasher()
+        h.update(data)
+        if h.hexdigest() != digest:
+            raise self._corrupt(key, f"its blob {digest} does not match its digest")
+        return data
+
+    @staticmethod
+    def _write_blobs(handle: Any, items: list[tuple[str, Any]]) -> None:
+        import numpy
+
+        buffers = [b for _name, p in items if type(p) is blobs.Buffered for b in p.buffers]
+        if not buffers:
+            return
+        group = handle.require_group(BLOBS)
+        for digest, raw in buffers:
+            existing = group.get(digest)
+            if existing is not None and existing.shape == (raw.nbytes,):
+                continue  # equal bytes are stored once
+            if existing is not None:
+                del group[digest]
+            group.create_dataset(digest, data=numpy.frombuffer(raw, dtype=numpy.uint8))
+
+    def _sweep(self, handle: Any) -> None:
+        """Remove the blobs no entry names (inside a write batch)."""
+        group = handle.get(BLOBS)
+        if group is None:
+            return
+        live = set()
+        for path, _key in self._layout.entries(handle):
+            try:
+                payload = self._layout.load(handle, path)
+            except Exception:
+                continue
+            if isinstance(payload, bytes):
+                live |= blobs.referenced([payload])
+        for digest in list(group):
+            if digest not in live:
+                del group[digest]
+        if not len(group):
+            del handle[BLOBS]
+
     # -- primitives -------------------------------------------------------------------
 
     def _read(self, key: Hashable) -> Any:
@@ -126,7 +238,7 @@ class HDFArchive(Archive):
             if path is None:
                 raise KeyError(key)
             try:
-                return self._layout.load(handle, path)
+                return self._loaded(handle, key, self._layout.load(handle, path))
             except UnreadablePayloadError as exc:
                 raise self._corrupt(key, exc) from exc
 
@@ -151,7 +263,10 @@ class HDFArchive(Archive):
         except SerializationError as exc:
             raise SerializationError(f"{self._label()}: {exc}; nothing was written") from exc
         with self._file.writing() as handle:
+            self._write_blobs(handle, named)  # before the entries that name them
             for name, payload in named:
+                if type(payload) is blobs.Buffered:
+                    payload = bytes(payload)  # numpy.void() reads a bytes subclass otherwise
                 self._layout.store(handle, name, payload)
 
     def _delete(self, key: Hashable) -> None:
@@ -162,7 +277,10 @@ class HDFArchive(Archive):
             path = self._layout.find(handle, name)
             if path is None:
                 raise KeyError(key)
+            payload = self._layout.load(handle, path) if self._layout.serialized else None
             self._layout.delete(handle, path)
+            if isinstance(payload, bytes) and blobs.is_buffered(payload):
+                self._sweep(handle)
 
     def _keys(self) -> Iterable[Hashable]:
         with self._file.reading() as handle:
@@ -183,7 +301,7 @@ class HDFArchive(Archive):
                 return iter(())
             for path, key in self._layout.entries(handle):
                 try:
-                    out.append((key, self._layout.load(handle, path)))
+                    out.append((key, self._loaded(handle, key, self._layout.load(handle, path))))
                 except UnreadablePayloadError as exc:
                     raise self._corrupt(key, exc) from exc
         return iter(out)
@@ -192,6 +310,8 @@ class HDFArchive(Archive):
         """Remove every entry; a file holding nothing else is rewritten empty (compacting it)."""
         with self._file.exclusive():
             with self._file.writing() as handle:
+                if BLOBS in handle:
+                    del handle[BLOBS]
                 entries = self._layout.entries(handle)
                 foreign = _has_foreign(handle, self._layout, len(entries))
                 if foreign:

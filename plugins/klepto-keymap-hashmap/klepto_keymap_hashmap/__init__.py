@@ -12,6 +12,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from klepto_core.keys import crypto
+from klepto_core.keys.content import exact_key
 from klepto_core.keys.stable import stable_digest
 from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
@@ -60,9 +61,12 @@ class HashKeymap(Keymap):
 
     ``algorithm`` is None (builtin ``hash``: fast, salted per process, may
     collide, so the cache stores the formatted key and :class:`HashKey` keeps it),
-    a hashlib name (hex digest of the repr, klepto's format), or ``'stable'``
+    a hashlib name (hex digest of the repr, klepto's format, with arguments whose
+    repr could stand for another value written as their content key), or ``'stable'``
     (BLAKE2b of canonical bytes: identical across processes and hash seeds, for
     keys that reach a persistent archive). Other options go to the hash function.
+    Under a decorator, a call with unhashable arguments (arrays, lists, frames) is
+    keyed by their content (:mod:`klepto_core.keys.content`).
     """
 
     name = "hashmap"
@@ -83,7 +87,7 @@ class HashKeymap(Keymap):
             return HashKey(formatted)
         if algorithm == STABLE:
             return stable_digest(formatted, **config)
-        return crypto.hash(formatted, algorithm, **config)
+        return crypto.hash(exact_key(formatted), algorithm, **config)
 
 
 @hookimpl

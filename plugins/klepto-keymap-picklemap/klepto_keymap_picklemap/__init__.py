@@ -8,6 +8,7 @@ from typing import Any
 
 from klepto_core.errors import InvalidArgumentError
 from klepto_core.keys import crypto
+from klepto_core.keys.content import bulk_key, exact_key
 from klepto_core.plugin import NOSENTINEL, Keymap, PluginSpec, hookimpl
 
 
@@ -19,6 +20,9 @@ class PickleKeymap(Keymap):
     Other options go to its ``dumps``; ``byref=True`` is added for dill, as klepto
     does. Options a serializer does not accept are dropped one by one, so
     ``picklemap(serializer='pickle', protocol=0)`` does pickle with protocol 0.
+    Keys are exact: with ``repr``, an argument whose text could stand for another
+    value is written as its :class:`~klepto_core.keys.content.ContentKey`; with a
+    serializer, numpy arrays and pandas objects are (a digest, not their bytes).
     """
 
     name = "picklemap"
@@ -43,7 +47,12 @@ class PickleKeymap(Keymap):
 
     def encode_key(self, formatted: Any) -> Hashable:
         """The formatted key serialized with the selected module (its repr when None)."""
-        return crypto.pickle(formatted, self.__type__, **self._config)  # type: ignore[no-any-return]
+        selected = self.__type__
+        if selected is None:
+            formatted = exact_key(formatted)
+        elif selected != "json":  # json refuses arrays and tokens alike: left as it is
+            formatted = bulk_key(formatted)
+        return crypto.pickle(formatted, selected, **self._config)  # type: ignore[no-any-return]
 
 
 @hookimpl

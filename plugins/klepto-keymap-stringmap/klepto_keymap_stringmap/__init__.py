@@ -6,6 +6,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from klepto_core.keys import crypto
+from klepto_core.keys.content import exact_key
 from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 
@@ -16,6 +17,9 @@ class StringKeymap(Keymap):
     name (the repr encoded to bytes); see ``klepto_core.keys.crypto.encodings()``.
     Other options (``strict``) go to ``klepto_core.keys.crypto.string``. Two
     arguments with the same text share a key: ``stringmap()(1) == stringmap()('1')``.
+    An argument whose text could stand for another value (a numpy array's
+    summary, ``<object at 0x...>``, any repr but those of builtin values) is
+    written as its :class:`~klepto_core.keys.content.ContentKey` instead.
     """
 
     name = "stringmap"
@@ -23,7 +27,7 @@ class StringKeymap(Keymap):
 
     def encode_key(self, formatted: Any) -> Hashable:
         """The text (or encoded bytes) of the formatted key."""
-        return crypto.string(formatted, self.__type__, **self._config)
+        return crypto.string(exact_key(formatted), self.__type__, **self._config)
 
 
 @hookimpl

@@ -33,6 +33,42 @@ class DillSerializer(Serializer):
                 return data
         return dill.dumps(obj, protocol=protocol)  # type: ignore[no-any-return]
 
+    def dumps_buffers(self, obj: Any, min_size: int) -> tuple[bytes, list[Any]] | None:
+        """Protocol 5 with buffers of ``min_size`` bytes or more out of band (not copied)."""
+        if isinstance(self.protocol, int) and self.protocol < 5:
+            return None
+        buffers: list[pickle.PickleBuffer] = []
+
+        def keep(buffer: pickle.PickleBuffer) -> bool:
+            if buffer.raw().nbytes < min_size:
+                return True
+            buffers.append(buffer)
+            return False
+
+        def make() -> bytes:
+            try:
+                data = pickle.dumps(obj, protocol=5, buffer_callback=keep)
+            except Exception:
+                pass
+            else:
+                if b"__main__" not in data:
+                    return data
+            import dill
+
+            buffers.clear()
+            return dill.dumps(obj, protocol=5, buffer_callback=keep)  # type: ignore[no-any-return]
+
+        stream = self.dumps_with(make, obj)
+        return (stream, buffers) if buffers else None
+
+    def loads_buffers(self, data: bytes, buffers: list[Any]) -> Any:
+        try:
+            return pickle.loads(data, buffers=buffers)
+        except Exception:
+            import dill
+
+            return dill.loads(data, buffers=buffers)
+
     def _loads(self, data: bytes) -> Any:
         try:  # the C unpickler reads dill's pickles too (it imports dill's helpers by name)
             return pickle.loads(data)

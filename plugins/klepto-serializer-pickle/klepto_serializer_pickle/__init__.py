@@ -24,6 +24,24 @@ class PickleSerializer(Serializer):
     def loads_many(self, datas: Sequence[bytes]) -> list[Any]:
         return list(map(pickle.loads, datas))  # the C unpickler, called from C
 
+    def dumps_buffers(self, obj: Any, min_size: int) -> tuple[bytes, list[Any]] | None:
+        """Protocol 5 with buffers of ``min_size`` bytes or more out of band (not copied)."""
+        if isinstance(self.protocol, int) and self.protocol < 5:
+            return None
+        buffers: list[pickle.PickleBuffer] = []
+
+        def keep(buffer: pickle.PickleBuffer) -> bool:
+            if buffer.raw().nbytes < min_size:
+                return True  # small: inside the stream
+            buffers.append(buffer)
+            return False
+
+        stream = self.dumps_with(lambda: pickle.dumps(obj, protocol=5, buffer_callback=keep), obj)
+        return (stream, buffers) if buffers else None
+
+    def loads_buffers(self, data: bytes, buffers: list[Any]) -> Any:
+        return pickle.loads(data, buffers=buffers)
+
 
 @hookimpl
 def klepto_core_serializer() -> PluginSpec:
