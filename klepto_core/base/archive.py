@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from klepto_core.base.serializer import Serializer, get_serializer
 from klepto_core.errors import CorruptEntryError, SerializationError
+from klepto_core.storage import blobs
 from klepto_core.storage.locking import default_lock
 
 _MISSING: Any = object()
@@ -155,6 +156,18 @@ class Archive(dict):  # type: ignore[type-arg]
         except Exception as exc:
             raise CorruptEntryError(
                 self._label(), key, f"{serializer.name} cannot load it: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _encode_buffered(self, key: Hashable, value: Any) -> Any:
+        """``value`` with its large buffers kept out of band (:mod:`klepto_core.storage.blobs`),
+        or None when it has none or the serializer cannot; an archive storing blobs calls it."""
+        if self._serializer is None:
+            return None
+        try:
+            return blobs.encode(self._serializer, value)
+        except SerializationError as exc:
+            raise SerializationError(
+                f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
             ) from exc
 
     def _encode_key(self, key: Hashable) -> bytes:

@@ -32,19 +32,7 @@ class Serializer:
 
     def dumps(self, obj: Any) -> bytes:
         """``obj`` as bytes; SerializationError (nothing written) if it cannot be serialized."""
-        try:
-            return self._dumps(obj)
-        except SerializationError:
-            raise
-        except RecursionError as exc:
-            raise SerializationError(
-                f"{self.name} serializer: {type(obj).__name__} value nests too deeply to serialize"
-            ) from exc
-        except Exception as exc:
-            raise SerializationError(
-                f"{self.name} serializer cannot serialize a {type(obj).__name__} value: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+        return self.dumps_with(lambda: self._dumps(obj), obj)
 
     def dumps_with(self, make: Any, obj: Any) -> bytes:
         """``make()``, its errors reported as :meth:`dumps` reports them (for dumps variants)."""

@@ -307,13 +307,8 @@ class DirArchive(PerKeyEntries):
 
     def _encode(self, key: Hashable, value: Any) -> Any:
         if self._writes_to == LOG:
-            if not self._compression and self._serializer is not None:
-                try:
-                    buffered = blobs.encode(self._serializer, value)
-                except SerializationError as exc:
-                    raise SerializationError(
-                        f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
-                    ) from exc
+            if not self._compression:
+                buffered = self._encode_buffered(key, value)
                 if buffered is not None:
                     return buffered  # its large buffers become blob files, not copies
             data = super()._encode(key, value)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
-from klepto_core.errors import CorruptEntryError, FormatError, SerializationError
+from klepto_core.errors import CorruptEntryError, FormatError
 from klepto_core.plugin import (
     Archive,
     PluginSpec,
@@ -258,14 +258,8 @@ class FileArchive(Archive):
     # -- storage primitives -------------------------------------------------------------
 
     def _encode(self, key: Hashable, value: Any) -> Any:
-        serializer = self._serializer
-        if serializer is not None and serializer is not self._literal:
-            try:
-                buffered = blobs.encode(serializer, value)
-            except SerializationError as exc:
-                raise SerializationError(
-                    f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
-                ) from exc
+        if self._serializer is not self._literal:
+            buffered = self._encode_buffered(key, value)
             if buffered is not None:
                 return buffered  # its large buffers become blob files, not copies
         return super()._encode(key, value)

@@ -138,13 +138,8 @@ class HDFArchive(Archive):
     # -- out-of-band buffers --------------------------------------------------------------
 
     def _encode(self, key: Hashable, value: Any) -> Any:
-        if self._serializer is not None and not self._layout.meta:
-            try:
-                buffered = blobs.encode(self._serializer, value)
-            except SerializationError as exc:
-                raise SerializationError(
-                    f"{self._label()}: cannot store key {key!r}: {exc}; nothing was written"
-                ) from exc
+        if not self._layout.meta:
+            buffered = self._encode_buffered(key, value)
             if buffered is not None:
                 return buffered
         return super()._encode(key, value)
