@@ -282,6 +282,62 @@ def import_time() -> list[tuple[str, float, str]]:
     return rows
 
 
+COLD = {
+    "klepto_core": "import klepto_core; f = klepto_core.lru_cache()(lambda x: x); f(1)",
+    "cachetools.func": "import cachetools.func; f = cachetools.func.lru_cache()(lambda x: x); f(1)",
+    "cachetools": "import cachetools; f = cachetools.cached(cachetools.LRUCache(128))(lambda x: x); f(1)",
+    "klepto": "import klepto; f = klepto.lru_cache()(lambda x: x); f(1)",
+}
+
+
+def cold_start(rounds: int = 15) -> list[tuple[str, float, str]]:
+    """Wall ms of a fresh interpreter that imports, decorates with ``lru_cache()`` and calls once.
+
+    klepto_core is installed from wheels into a throwaway venv (not editable:
+    what a user's ``pip install`` gives), with cachetools and klepto copied in,
+    so every contender starts the same interpreter from the same venv. The
+    contenders take turns, round by round; each figure is the median.
+    """
+    import statistics
+    import subprocess
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from tests.helpers import wheel_venv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        peers = tuple(n for n in ("cachetools", "klepto", "pox") if _installed(n))
+        python = str(wheel_venv.build(Path(tmp), extra=peers))
+        statements = {"bare interpreter": "pass"}
+        statements.update((n, c) for n, c in COLD.items() if n.split(".")[0] in ("klepto_core", *peers))
+        env = wheel_venv.clean_env()
+
+        def wall(code: str) -> float:
+            start = time.perf_counter()
+            subprocess.run([python, "-c", code], cwd=tmp, env=env, check=True)
+            return (time.perf_counter() - start) * 1000
+
+        samples: dict[str, list[float]] = {name: [] for name in statements}
+        for code in statements.values():
+            wall(code)  # warm the page cache
+        for _ in range(rounds):
+            for name, code in statements.items():
+                samples[name].append(wall(code))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    bare = medians["bare interpreter"]
+    return [
+        (name, ms, f"{ms - bare:5.1f} ms beyond a bare interpreter" if name != "bare interpreter" else "")
+        for name, ms in medians.items()
+    ]
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
 def main() -> None:
     """Run the core benchmarks and print ratio tables."""
     table("Hit latency, f(1, 2) (ns per call)", hit_latency(), "cachetools LRUCache", "ns")
@@ -289,3 +345,9 @@ def main() -> None:
     print_lfu_hit(lfu_hit())
     print_policy_misses(policy_misses())
     table("Import time (ms over a bare interpreter)", import_time(), "klepto", "ms")
+    cold = cold_start()
+    reference = "cachetools.func" if any(r[0] == "cachetools.func" for r in cold) else "klepto_core"
+    table(
+        "Cold start, wheel-installed venv: import + @lru_cache() + first call (wall ms, median)",
+        cold, reference, "ms",
+    )

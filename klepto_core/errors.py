@@ -137,3 +137,36 @@ class AmbiguousSchemeError(InvalidArgumentError):
 
 class UnknownPluginKindError(InvalidArgumentError, ValueError):
     """A plugin kind that is none of policy, keymap, serializer, archive, observer."""
+
+
+class ArchiveStorageError(ArchiveError, OSError):
+    """A storage fault while writing an archive; ``errno`` and ``filename`` are the real cause.
+
+    Subclasses name the common faults; each is also an OSError, so code catching the
+    builtin error keeps working.
+    """
+
+    def __init__(self, errno_: int, strerror: str, filename: str | None, label: str = "") -> None:
+        OSError.__init__(self, errno_, strerror, filename)
+        self.label = label
+
+    def __str__(self) -> str:
+        where = f"{self.label}: " if self.label else ""
+        return f"{where}{OSError.__str__(self)}"
+
+
+class ArchiveReadOnlyError(ArchiveStorageError):
+    """A write to an archive that is read-only: opened with ``mode="r"``, or on storage
+    the process may not write (EACCES, EPERM, EROFS)."""
+
+
+class ArchiveFullError(ArchiveStorageError):
+    """A write that found no space left on the archive's device (ENOSPC, EDQUOT)."""
+
+
+class ArchiveFileTooLargeError(ArchiveStorageError):
+    """A write past the file size limit of the process or file system (EFBIG)."""
+
+
+class ArchiveStoreWarning(KleptoCoreWarning):
+    """A cache could not store a result in its archive; the result was still returned."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 #: name -> the module defining it
 _HOMES = {
-    "hookimpl": "klepto_core.registry.hookspecs",
+    "hookimpl": "klepto_core.registry.marker",
     "PluginSpec": "klepto_core.registry.specs",
     "Policy": "klepto_core.base.policy",
     "UseOrderPolicy": "klepto_core.base.policy",
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from klepto_core.base.serializer import Serializer as Serializer
     from klepto_core.base.serializer import get_serializer as get_serializer
     from klepto_core.memo.archive_factory import archive_factory as archive_factory
-    from klepto_core.registry.hookspecs import hookimpl as hookimpl
+    from klepto_core.registry.marker import hookimpl as hookimpl
     from klepto_core.registry.specs import PluginSpec as PluginSpec
 
 

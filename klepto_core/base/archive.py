@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from klepto_core.base.serializer import Serializer, get_serializer
 from klepto_core.errors import CorruptEntryError, SerializationError
 from klepto_core.storage import blobs
+from klepto_core.storage.faults import read_only
 from klepto_core.storage.locking import default_lock
 
 _MISSING: Any = object()
@@ -41,7 +42,8 @@ class Archive(dict):  # type: ignore[type-arg]
     ``persistent`` says the data outlives the object (pickling re-opens the
     location instead of carrying the contents), ``show_name`` whether ``repr``
     shows the name, ``is_null`` marks an archive that never stores anything,
-    ``path_named`` says the name is the local file or directory the archive lives in.
+    ``path_named`` says the name is the local file or directory the archive lives in,
+    ``opens_read_only`` that the constructor takes ``mode="r"`` (open, create nothing).
     """
 
     __kind_name__: ClassVar[str] = "archive"
@@ -50,6 +52,10 @@ class Archive(dict):  # type: ignore[type-arg]
     show_name: ClassVar[bool] = True
     is_null: ClassVar[bool] = False
     path_named: ClassVar[bool] = False
+    #: the backend takes ``mode="r"`` itself, to open without creating anything
+    opens_read_only: ClassVar[bool] = False
+    #: True when opened with ``mode="r"``: every write raises ArchiveReadOnlyError
+    read_only: bool = False
 
     def __new__(cls, *args: Any, **kwds: Any) -> Archive:
         if cls is Archive:
@@ -184,15 +190,47 @@ class Archive(dict):  # type: ignore[type-arg]
         where = self.__state__.get("id", self._name)
         return f"{self.__kind_name__}({where!r})"
 
+    def _writable(self) -> None:
+        """Refuse a write to an archive opened read-only (``mode="r"``)."""
+        if self.read_only:
+            raise read_only(None if self._name is None else str(self._name), self._label())
+
     # -- the mapping API ----------------------------------------------------------------
 
     def __getitem__(self, key: Hashable) -> Any:
         return self._decode(key, self._read(key))
 
     def __setitem__(self, key: Hashable, value: Any) -> None:
+        self._writable()
         self._write(key, self._encode(key, value))
 
+    # -- awaitable access, for archives with a native asyncio client --------------------
+
+    #: True when the plugin implements :meth:`_aread` and :meth:`_awrite` on a native
+    #: asyncio client: an ``async def`` function's misses await them instead of a thread
+    native_async: ClassVar[bool] = False
+
+    async def _aread(self, key: Hashable) -> Any:
+        """The stored payload of ``key`` (KeyError when absent), awaited; see ``native_async``."""
+        raise NotImplementedError(f"{type(self).__name__} has no native asyncio client")
+
+    async def _awrite(self, key: Hashable, payload: Any) -> None:
+        """Store ``payload`` under ``key``, awaited; see ``native_async``."""
+        raise NotImplementedError(f"{type(self).__name__} has no native asyncio client")
+
+    async def aclose(self) -> None:
+        """Close the running loop's native asyncio connections (nothing to do without them)."""
+
+    async def aget(self, key: Hashable) -> Any:
+        """``self[key]`` through the native asyncio client (KeyError when absent)."""
+        return self._decode(key, await self._aread(key))
+
+    async def aset(self, key: Hashable, value: Any) -> None:
+        """``self[key] = value`` through the native asyncio client."""
+        await self._awrite(key, self._encode(key, value))
+
     def __delitem__(self, key: Hashable) -> None:
+        self._writable()
         self._delete(key)
 
     def __contains__(self, key: object) -> bool:
@@ -220,6 +258,7 @@ class Archive(dict):  # type: ignore[type-arg]
         """Remove ``key`` and return its value; ``default`` (if given) when absent."""
         if len(default) > 1:
             raise TypeError(f"pop expected at most 2 arguments, got {1 + len(default)}")
+        self._writable()
         with self._lock:
             try:
                 value = self[key]
@@ -274,11 +313,13 @@ class Archive(dict):  # type: ignore[type-arg]
         pairs.extend(kwds.items())
         if not pairs:
             return
+        self._writable()
         encoded = [(key, self._encode(key, value)) for key, value in pairs]
         self._write_many(encoded)
 
     def clear(self) -> None:
         """Remove every entry this archive owns (never foreign data at the same location)."""
+        self._writable()
         self._clear()
 
     def copy(self, name: str | None = None) -> Archive:  # type: ignore[override]
@@ -369,6 +410,7 @@ class Archive(dict):  # type: ignore[type-arg]
 
     def __drop__(self, **kwds: Any) -> None:
         """Remove the archive's external artifacts (the directory, file, table ...)."""
+        self._writable()
         self._drop(**kwds)
 
     def archived(self, *on: Any) -> bool:

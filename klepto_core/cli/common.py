@@ -88,15 +88,17 @@ def local_paths(spec: Any, name: Any) -> list[Path]:
 def open_url(url: str, *, must_exist: bool) -> Any:
     """Open the uncached archive at ``url``; ``must_exist`` refuses a local path that is absent.
 
-    Read-only subcommands pass ``must_exist=True`` so a mistyped path is an
-    error instead of a new, empty archive.
+    Read-only subcommands pass ``must_exist=True``: the archive is opened with
+    ``mode="r"``, so it creates nothing (no file, directory or table) and a mistyped
+    path or table is an error instead of a new, empty archive.
     """
     spec, name = resolve(url)
     paths = local_paths(spec, name)
     if must_exist and paths and not paths[0].exists():
         raise CommandError(f"{url!r}: no archive at {str(paths[0])!r}", BAD_URL)
+    options = {"mode": "r"} if must_exist else {}
     try:
-        return spec.factory(name, cached=False)
+        return spec.factory(name, cached=False, **options)
     except KleptoCoreError as exc:
         raise CommandError(f"cannot open {url!r}: {exc}", exit_code_of(exc)) from exc
     except OSError as exc:

@@ -26,7 +26,7 @@ from klepto_core.registry.specs import KINDS
 def _plugins(args: argparse.Namespace) -> int:
     rows = plugins(args.kind)
     if args.json:
-        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        print(json.dumps([{f: getattr(row, f) for f in row._fields} for row in rows], indent=2))
         return 0
     widths = (10, 12, 28, 9)
     print(f"{'KIND':{widths[0]}} {'NAME':{widths[1]}} {'DISTRIBUTION':{widths[2]}} "

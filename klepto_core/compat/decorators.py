@@ -57,6 +57,7 @@ class CacheDecorator:
         single_flight: bool = False,
         observers: Any = None,
         typed: bool = False,
+        on_store_error: str = "warn",
     ) -> None:
         if getattr(self, "__state__", None) is not None:
             return  # already initialised by __new__'s redirection
@@ -64,6 +65,7 @@ class CacheDecorator:
             policy=REGISTRY.resolve("policy", self.policy_name).factory,
             maxsize=maxsize, purge=purge, keymap=keymap, typed=typed, ignore=ignore,
             tol=tol, deep=deep, safe=self.safe, single_flight=single_flight, observers=observers,
+            on_store_error=on_store_error,
         )
         self.__state__ = {
             "maxsize": options.maxsize,

@@ -9,8 +9,8 @@ so the interpreter does the binding in C and no ``inspect`` runs per call.
 
 from __future__ import annotations
 
-import inspect
 import keyword
+import types
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -18,21 +18,74 @@ from klepto_core.keys.null import NULL
 
 Binder = Callable[..., Any]
 
-_P = inspect.Parameter
+# parameter kinds, numbered as inspect.Parameter numbers them
+POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, VAR_POSITIONAL, KEYWORD_ONLY, VAR_KEYWORD = range(5)
+_EMPTY = object()  # a parameter without a default
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+class _Param:
+    """One parameter: its name, kind and default (``_EMPTY`` if none)."""
+
+    __slots__ = ("default", "kind", "name")
+
+    def __init__(self, name: str, kind: int, default: Any = _EMPTY) -> None:
+        self.name, self.kind, self.default = name, kind, default
+
+
+def _from_code(func: types.FunctionType) -> list[_Param]:
+    """A plain function's parameters read off its code object, as ``inspect.signature`` does."""
+    code = func.__code__
+    names = code.co_varnames
+    count, posonly, kwonly = code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount
+    defaults = func.__defaults__ or ()
+    first_default = count - len(defaults)
+    out = [
+        _Param(name, POSITIONAL_ONLY if i < posonly else POSITIONAL_OR_KEYWORD,
+               defaults[i - first_default] if i >= first_default else _EMPTY)
+        for i, name in enumerate(names[:count])
+    ]
+    at = count + kwonly  # co_varnames: positionals, keyword-only, then *args, then **kwargs
+    if code.co_flags & _CO_VARARGS:
+        out.append(_Param(names[at], VAR_POSITIONAL))
+        at += 1
+    kwdefaults = func.__kwdefaults__ or {}
+    out.extend(
+        _Param(name, KEYWORD_ONLY, kwdefaults.get(name, _EMPTY))
+        for name in names[count : count + kwonly]
+    )
+    if code.co_flags & _CO_VARKEYWORDS:
+        out.append(_Param(names[at], VAR_KEYWORD))
+    return out
+
+
+def _parameters_of(func: Callable[..., Any]) -> list[_Param]:
+    """``func``'s parameters; a plain function's without importing ``inspect``."""
+    if (
+        type(func) is types.FunctionType
+        and not hasattr(func, "__wrapped__")
+        and not hasattr(func, "__signature__")
+    ):
+        return _from_code(func)
+    import inspect  # a wrapper, a partial, a class or a builtin: inspect knows them all
+
+    return [
+        _Param(p.name, int(p.kind), _EMPTY if p.default is p.empty else p.default)
+        for p in inspect.signature(func).parameters.values()
+    ]
 
 
 class _Layout:
     """The parameters of a function, split the way klepto's keys need them."""
 
     def __init__(self, func: Callable[..., Any]) -> None:
-        sig = inspect.signature(func)
-        self.named: list[inspect.Parameter] = []
+        self.named: list[_Param] = []
         self.varargs: str | None = None
         self.varkw: str | None = None
-        for p in sig.parameters.values():
-            if p.kind is _P.VAR_POSITIONAL:
+        for p in _parameters_of(func):
+            if p.kind == VAR_POSITIONAL:
                 self.varargs = p.name
-            elif p.kind is _P.VAR_KEYWORD:
+            elif p.kind == VAR_KEYWORD:
                 self.varkw = p.name
             else:
                 self.named.append(p)
@@ -52,7 +105,7 @@ class _Ignored:
     def __init__(self, layout: _Layout, ignore: Any) -> None:
         ignored = _normalise_ignore(ignore)
         names = [p.name for p in layout.named]
-        positional = [p.name for p in layout.named if p.kind is not _P.KEYWORD_ONLY]
+        positional = [p.name for p in layout.named if p.kind != KEYWORD_ONLY]
         self.nulled: set[str] = set()
         self.dropped: set[str] = set()
         self.extra_positions: list[int] = []  # surplus positionals to NULL, by index
@@ -83,17 +136,17 @@ def _parameters(layout: _Layout, env: dict[str, Any]) -> list[str]:
     params: list[str] = []
     previous = None
     for i, p in enumerate(layout.named):
-        if previous is _P.POSITIONAL_ONLY and p.kind is not _P.POSITIONAL_ONLY:
+        if previous == POSITIONAL_ONLY and p.kind != POSITIONAL_ONLY:
             params.append("/")
-        if p.kind is _P.KEYWORD_ONLY and previous is not _P.KEYWORD_ONLY:
+        if p.kind == KEYWORD_ONLY and previous != KEYWORD_ONLY:
             params.append(f"*{_VA}" if layout.varargs is not None else "*")
         text = p.name
-        if p.default is not _P.empty:
+        if p.default is not _EMPTY:
             env[f"__kc_d{i}"] = p.default
             text += f"=__kc_d{i}"
         params.append(text)
         previous = p.kind
-    if previous is _P.POSITIONAL_ONLY:
+    if previous == POSITIONAL_ONLY:
         params.append("/")
     if layout.varargs is not None and f"*{_VA}" not in params:
         params.append(f"*{_VA}")

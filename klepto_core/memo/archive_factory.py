@@ -76,7 +76,7 @@ def _accepted_options(backend: type[Archive]) -> tuple[str, ...] | None:
 def _construct(backend: type[Archive], name: Any, options: dict[str, Any]) -> Archive:
     """``backend(name, **options)``, with unknown options and wrong types as clear errors."""
     accepted = _accepted_options(backend)
-    unknown = sorted(set(options) - set(accepted)) if accepted is not None else []
+    unknown = sorted(set(options) - {"mode"} - set(accepted)) if accepted is not None else []
     kind = backend.__kind_name__
     if unknown:
         raise InvalidArgumentError(
@@ -87,12 +87,34 @@ def _construct(backend: type[Archive], name: Any, options: dict[str, Any]) -> Ar
         raise InvalidArgumentError(
             f"{kind} is named by a path (a str or os.PathLike), got {type(name).__name__} {name!r}"
         )
+    mode = _mode_option(kind, options)
+    if mode is not None and backend.opens_read_only:
+        options["mode"] = mode
     try:
-        return backend(name, **options)
+        archive = backend(name, **options)
     except KleptoCoreError:
         raise
     except TypeError as exc:  # a wrong value type deep in the backend: say where it came from
         raise InvalidArgumentError(f"{kind}({name!r}, ...): {exc}") from exc
+    if mode == "r":
+        archive.read_only = True
+    return archive
+
+
+#: the values of the ``mode`` archive option: read only, or read and write (the default)
+MODES = ("r", "w")
+
+
+def _mode_option(kind: str, options: dict[str, Any]) -> str | None:
+    """Take ``mode`` out of ``options`` (every archive accepts it); refuse a value not in MODES.
+
+    A backend that opens differently when read-only takes ``mode`` itself; the
+    others are only marked read-only, so their writes raise ArchiveReadOnlyError.
+    """
+    mode = options.pop("mode", None)
+    if mode is not None and mode not in MODES:
+        raise InvalidArgumentError(f"{kind}: mode must be 'r' or 'w', got {mode!r}")
+    return mode  # type: ignore[no-any-return]
 
 
 def _from_frame_classmethod(cls: Any, dataframe: Any, /) -> Any:

@@ -38,6 +38,7 @@ def cached(
     typed: bool = False,
     version: str | None = None,
     depends_on: Any = (),
+    on_store_error: str = "warn",
     **more_archive_options: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A memoizing decorator configured by plugin names.
@@ -56,11 +57,14 @@ def cached(
     constants, defaults; not comments or line numbers) and of the functions, classes
     or modules in ``depends_on``, so an edit to any of them is a miss; a string
     ``version`` names the version itself.
+    An archive write that fails (full or read-only storage, server unreachable)
+    warns once (ArchiveStoreWarning) and the result is still returned;
+    ``on_store_error="raise"`` raises instead.
     """
     options = resolve_options(
         policy=policy, maxsize=maxsize, purge=purge, keymap=keymap, typed=typed,
         ignore=ignore, tol=tol, deep=deep, safe=bool(safe), single_flight=single_flight,
-        observers=observers,
+        observers=observers, on_store_error=on_store_error,
     )
     helpers = check_version(version, depends_on)
     archive_opts = {**(archive_options or {}), **more_archive_options}

@@ -9,10 +9,18 @@ The hit path never enters it.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Hashable, Iterable
+from types import CoroutineType
 from typing import Any
 
 from klepto_core.base.policy import Policy
+from klepto_core.errors import (
+    ArchiveStorageError,
+    ArchiveStoreWarning,
+    ArchiveUnavailableError,
+    InvalidArgumentError,
+)
 from klepto_core.memo.memory import Memory, is_archive
 from klepto_core.memo.notify import Notifier
 from klepto_core.storage.locking import KeyLock
@@ -38,6 +46,7 @@ class Misses:
         purge: bool,
         write_through: bool,
         report: Notifier | None,
+        on_store_error: str = "warn",
     ) -> None:
         self.func = func
         self.memory = memory
@@ -46,6 +55,8 @@ class Misses:
         self.purge = purge
         self.write_through = write_through
         self.report = report
+        self.on_store_error = on_store_error
+        self._warned: set[int] = set()  # ids of the archives a failed store was warned about
         self.lock = threading.RLock()
         self.peek = memory.get
         self.admitted = policy.admitted
@@ -68,7 +79,7 @@ class Misses:
         archived = self.is_archived() and not self.write_through  # written through: stored
         if self.purge and self.is_archived():
             if archived:
-                self.dump()  # type: ignore[misc]
+                self.store(self.dump)  # type: ignore[arg-type]
             gone = list(memory) if self.report is not None and self.report.evict else ()
             memory.clear()
             self.policy.clear()
@@ -76,9 +87,26 @@ class Misses:
         victims = self.policy.victims(memory, key)
         for victim in victims:
             if archived:
-                self.dump(victim)  # type: ignore[misc]
+                self.store(self.dump, victim)  # type: ignore[arg-type]
             memory.pop(victim, None)
         return victims
+
+    def store(self, write: Callable[..., object], *args: Any) -> None:
+        """Run an archive write; a storage fault or unreachable server warns once per archive
+        and the call still answers, unless ``on_store_error="raise"``."""
+        try:
+            write(*args)
+        except (ArchiveStorageError, ArchiveUnavailableError) as exc:
+            if self.on_store_error == "raise":
+                raise
+            archive = getattr(self.memory, "archive", self.memory)
+            if id(archive) not in self._warned:
+                self._warned.add(id(archive))
+                warnings.warn(
+                    f"{self.func.__qualname__}: cannot store results in {archive!r} ({exc}); "
+                    "results are still returned (on_store_error='raise' makes this an error)",
+                    ArchiveStoreWarning, stacklevel=4,
+                )
 
     def notify(
         self, gone: Iterable[Hashable], event: Callable[[Hashable], None] | None, key: Hashable
@@ -101,6 +129,11 @@ class Misses:
             value = self.peek(key, MISSING) if maxsize == 0 else MISSING
         if value is MISSING:
             return value
+        return self.admit_loaded(key, value)
+
+    def admit_loaded(self, key: Hashable, value: Any) -> Any:
+        """Count and admit ``value``, just copied from the archive into memory; return it."""
+        maxsize = self.maxsize
         gone: Iterable[Hashable] = ()
         with self.lock:
             self.loads += 1
@@ -119,9 +152,19 @@ class Misses:
     ) -> Any:
         """Call the function, store its result (in the archive first when ``through``)."""
         value = self.func(*args, **kwds)
+        if type(value) is CoroutineType:
+            value.close()
+            raise InvalidArgumentError(
+                f"{self.func!r} returned a coroutine but is not an 'async def' function: "
+                "its coroutine cannot be cached; decorate the 'async def' function itself"
+            )
+        return self.stored(key, value, through)
+
+    def stored(self, key: Hashable, value: Any, through: bool) -> Any:
+        """Store a computed ``value`` (in the archive first when ``through``); return it."""
         memory = self.memory
         if through and self.is_archived():
-            memory.archive[key] = value  # written through once, outside the lock
+            self.store(memory.archive.__setitem__, key, value)  # once, outside the lock
         with self.lock:
             memory[key] = value
             self.misses += 1

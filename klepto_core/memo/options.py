@@ -8,7 +8,6 @@ through. :func:`check_ignore` runs at decoration, when the function is known.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -37,6 +36,7 @@ class Options(NamedTuple):
     safe: bool
     single_flight: bool
     observers: Any  # as given (names survive pickling), checked
+    on_store_error: str = "warn"  # a failed archive write: "warn" and answer, or "raise"
 
     def new_policy(self) -> Policy:
         """The policy bookkeeping for one more decorated function."""
@@ -58,6 +58,7 @@ def resolve_options(
     safe: bool = False,
     single_flight: Any = False,
     observers: Any = None,
+    on_store_error: Any = "warn",
 ) -> Options:
     """Check every option and resolve names to plugins; raise on the first bad one."""
     policy_obj, maxsize, purge = resolve_policy(policy, maxsize, purge)
@@ -72,7 +73,15 @@ def resolve_options(
         safe=safe,
         single_flight=check_flag("single_flight", single_flight),
         observers=check_observers(observers),
+        on_store_error=check_on_store_error(on_store_error),
     )
+
+
+def check_on_store_error(value: object) -> str:
+    """``on_store_error``: "warn" (a cache that cannot store still answers) or "raise"."""
+    if value not in ("warn", "raise"):
+        raise InvalidArgumentError(f"on_store_error must be 'warn' or 'raise', got {value!r}")
+    return value  # type: ignore[return-value]
 
 
 def resolve_policy(
@@ -183,6 +192,8 @@ def check_ignore(func: Callable[..., Any], ignore: Any) -> None:
     """Warn when ``ignore`` names a parameter ``func`` cannot receive (a typo ignores nothing)."""
     if ignore is None:
         return
+    import inspect  # only an ignore= needs checking, and inspect is slow to import
+
     try:
         params = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):

@@ -9,6 +9,9 @@ small wrapper builders, so the hit path never tests an option:
 - :func:`_safe_wrapper`: ``safe`` decorators, where a call that cannot be keyed
   is computed, not cached.
 
+An ``async def`` function gets the async twin of one of them
+(:mod:`klepto_core.memo.async_wrappers`); generator functions are refused.
+
 Everything a miss does lives in :mod:`klepto_core.memo.misses`; the methods a
 decorated function carries (``info``, ``clear``, ``key`` ...) in
 :mod:`klepto_core.memo.controls`.
@@ -17,6 +20,7 @@ decorated function carries (``info``, ``clear``, ``key`` ...) in
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -28,7 +32,10 @@ from klepto_core.errors import (
 )
 from klepto_core.keys.compose import build_key_functions, namespaced
 from klepto_core.keys.content import memo_key as content_memo_key
+from klepto_core.memo import async_wrappers
+from klepto_core.memo.async_misses import AsyncMisses, persistent_target
 from klepto_core.memo.controls import KeyFunctions, attach_controls
+from klepto_core.memo.memory import is_archive
 from klepto_core.memo.misses import MISSING, Misses, SingleFlightMisses
 from klepto_core.memo.notify import notifier
 from klepto_core.memo.options import Options, check_ignore
@@ -53,6 +60,12 @@ def memoize(
     """
     if not callable(func):
         raise InvalidArgumentError(f"cannot cache {func!r}: it is not callable")
+    if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+        raise InvalidArgumentError(
+            f"cannot cache {func!r}: it is a generator function, whose generators run once; "
+            "cache a function that returns a list (or an 'async def' one that does)"
+        )
+    is_async = _is_async(func)
     check_ignore(func, options.ignore)
     memo_key, user_key = build_key_functions(
         func, options.keymap, options.ignore, options.tol, options.deep
@@ -63,9 +76,12 @@ def memoize(
     misses = kind(
         func, cache, options.new_policy(), options.maxsize,
         purge=options.purge, write_through=write_through, report=notifier(func, options.observers),
+        on_store_error=options.on_store_error,
     )
     misses.on_hit = _hit_hook(func, misses)
-    if options.safe:
+    if is_async:
+        built = _async_wrapper(memo_key, misses, options.safe, _unhashable(func))
+    elif options.safe:
         built = _safe_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
     elif misses.on_hit is None:
         built = _untracked_wrapper(memo_key, _lookup(misses), misses, _unhashable(func))
@@ -76,6 +92,34 @@ def memoize(
     keys = KeyFunctions(memo_key, user_key, by_content(_unhashable(func)), namespace)
     attach_controls(wrapper, misses, built, keys, options)
     return wrapper
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    """Whether calling ``func`` makes a coroutine: ``async def``, or an object whose __call__ is."""
+    if inspect.iscoroutinefunction(func):
+        return True
+    if inspect.isfunction(func) or inspect.ismethod(func) or isinstance(func, type):
+        return False
+    return inspect.iscoroutinefunction(type(func).__call__)  # type: ignore[operator]
+
+
+def _async_wrapper(
+    memo_key: Callable[..., Hashable],
+    misses: Misses,
+    safe: bool,
+    unhashable: Callable[[Exception], UnhashableKeyError],
+) -> Built:
+    """The ``async def`` wrapper over ``misses`` (see :mod:`klepto_core.memo.async_wrappers`)."""
+    flights = AsyncMisses(misses)
+    get = _lookup(misses)
+    if is_archive(misses.memory) and persistent_target(misses.memory):
+        return async_wrappers.archive_wrapper(memo_key, get, flights, None if safe else unhashable)
+    content_key = by_content(unhashable)
+    if safe:
+        return async_wrappers.safe_wrapper(memo_key, get, flights, content_key)
+    if misses.on_hit is None:
+        return async_wrappers.untracked_wrapper(memo_key, get, flights, unhashable, content_key)
+    return async_wrappers.tracked_wrapper(memo_key, get, flights, unhashable, content_key)
 
 
 def _lookup(misses: Misses) -> Callable[[Hashable, Any], Any]:

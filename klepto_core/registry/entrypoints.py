@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-_SECTION = re.compile(r"^\[(?P<group>[^\]]+)\]\s*$")
 
-
-@dataclass(frozen=True)
 class EntryPointRecord:
     """One entry point: its group, name, ``module:attr`` value and the distribution declaring it."""
 
-    group: str
-    name: str
-    value: str
-    distribution: str
-    version: str
+    __slots__ = ("distribution", "group", "name", "value", "version")
+
+    def __init__(self, group: str, name: str, value: str, distribution: str, version: str) -> None:
+        self.group, self.name, self.value = group, name, value
+        self.distribution, self.version = distribution, version
+
+    def __repr__(self) -> str:
+        fields = (self.group, self.name, self.value, self.distribution)
+        return f"EntryPointRecord{fields!r}"
 
     def load(self) -> Any:
         """Import the module (and attribute) the entry point names."""
@@ -41,7 +40,8 @@ class EntryPointRecord:
 
 
 def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503's normal form (runs of ``-``, ``_``, ``.`` become one ``-``), without ``re``."""
+    return "-".join(filter(None, name.replace("_", "-").replace(".", "-").split("-"))).lower()
 
 
 def _name_and_version(info_dir: str, folder: str) -> tuple[str, str]:
@@ -73,9 +73,8 @@ def _parse(text: str, groups: Iterable[str]) -> list[tuple[str, str, str]]:
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
-        match = _SECTION.match(line)
-        if match:
-            group = match["group"].strip()
+        if line.startswith("[") and line.endswith("]") and "]" not in line[1:-1]:
+            group = line[1:-1].strip()
             continue
         if group in wanted and "=" in line:
             name, _, value = line.partition("=")

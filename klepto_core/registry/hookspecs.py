@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import pluggy
 
+from klepto_core.registry.marker import PROJECT, hookimpl
 from klepto_core.registry.specs import GROUPS, PluginSpec
 
 __all__ = ["GROUPS", "PROJECT", "hookimpl", "hookspec"]
 
-PROJECT = "klepto_core"
-
 hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec

@@ -8,10 +8,7 @@ until then, which keeps ``import klepto_core`` cheap.
 
 from __future__ import annotations
 
-import difflib
-import re
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from klepto_core.errors import (
@@ -20,6 +17,7 @@ from klepto_core.errors import (
     UnknownPluginError,
     UnknownPluginKindError,
 )
+from klepto_core.registry.direct import direct_impl
 from klepto_core.registry.entrypoints import scan
 from klepto_core.registry.specs import GROUPS, KINDS, PluginInfo, PluginSpec
 
@@ -29,17 +27,24 @@ if TYPE_CHECKING:
 CORE_DISTRIBUTION = "klepto-core"
 
 
-@dataclass
 class _Entry:
     """One discovered plugin name and, once loaded, its spec or load error."""
 
-    kind: str
-    name: str
-    distribution: str
-    version: str
-    target: Any  # an importlib.metadata.EntryPoint, or an object registered at run time
-    spec: PluginSpec | None = None
-    error: PluginLoadError | None = None
+    __slots__ = ("distribution", "error", "kind", "name", "spec", "target", "version")
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        distribution: str,
+        version: str,
+        target: Any,  # an entry point record, or an object registered at run time
+        spec: PluginSpec | None = None,
+    ) -> None:
+        self.kind, self.name, self.distribution, self.version = kind, name, distribution, version
+        self.target = target
+        self.spec = spec
+        self.error: PluginLoadError | None = None
 
 
 class Registry:
@@ -112,19 +117,17 @@ class Registry:
         hook_name = next(hook for kind, hook in GROUPS.values() if kind == entry.kind)
         target = entry.target
         plugin = target.load() if hasattr(target, "load") and hasattr(target, "group") else target
-        manager = self._pluggy()
-        if not manager.is_registered(plugin):
-            manager.register(plugin, name=f"{entry.kind}:{entry.name}:{entry.distribution}")
-        manager.check_pending()
-        impls = [i for i in getattr(manager.hook, hook_name).get_hookimpls() if i.plugin is plugin]
-        if not impls:
+        functions = direct_impl(plugin, hook_name, (hook for _, hook in GROUPS.values()))
+        if functions is None:  # wrappers, several implementations, a class: pluggy decides
+            functions = self._pluggy_impls(entry, plugin, hook_name)
+        if not functions:
             raise TypeError(
                 f"{plugin!r} does not implement the hook {hook_name}() required of a "
                 f"{entry.kind} plugin"
             )
         specs: list[PluginSpec] = []
-        for impl in impls:
-            result = impl.function()
+        for function in functions:
+            result = function()
             specs.extend(result if isinstance(result, list | tuple) else [result])
         for spec in specs:
             if not isinstance(spec, PluginSpec):
@@ -137,6 +140,15 @@ class Registry:
             f"not {entry.name!r}"
         )
 
+    def _pluggy_impls(self, entry: _Entry, plugin: Any, hook_name: str) -> list[Any]:
+        """Register ``plugin`` with pluggy; its implementations of ``hook_name``."""
+        manager = self._pluggy()
+        if not manager.is_registered(plugin):
+            manager.register(plugin, name=f"{entry.kind}:{entry.name}:{entry.distribution}")
+        manager.check_pending()
+        hook = getattr(manager.hook, hook_name)
+        return [impl.function for impl in hook.get_hookimpls() if impl.plugin is plugin]
+
     # -- public --------------------------------------------------------------------
 
     def names(self, kind: str) -> list[str]:
@@ -148,6 +160,8 @@ class Registry:
         """The spec of the plugin ``name`` of ``kind``; raise UnknownPluginError if none."""
         entry = self._discovered().get((kind, name)) if isinstance(name, str) else None
         if entry is None:
+            import difflib  # deferred: only an unknown name needs it
+
             check_kind(kind)
             installed = self.names(kind)
             close = difflib.get_close_matches(str(name), installed, n=1)
@@ -208,6 +222,8 @@ def check_kind(kind: object) -> None:
 
 def _install_hint(kind: str, name: str) -> str:
     """Which distribution would provide ``name``: the core's own extras, else the naming rule."""
+    import re  # deferred, as below: only an unknown name needs them
+
     dist = f"klepto-{kind}-{name}".lower()
     try:
         from importlib.metadata import PackageNotFoundError, requires

@@ -7,8 +7,6 @@ archive's settings as a literal, read back with ``ast.literal_eval`` (klepto
 
 from __future__ import annotations
 
-import ast
-import inspect
 import math
 from typing import Any
 
@@ -55,6 +53,8 @@ def _to_frame(archive: Any) -> Any:
 
 def _literal_dict(text: Any) -> dict[str, Any]:
     try:
+        import ast  # only a DataFrame round trip needs it
+
         value = ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return {}
@@ -70,6 +70,8 @@ def _constructor_options(factory: Any, state: dict[str, Any]) -> dict[str, Any]:
     hook = getattr(backend, "_options_from_state", None)
     if hook is not None:
         return dict(hook(state))
+    import inspect  # only a DataFrame round trip needs it
+
     params = inspect.signature(backend.__init__).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return options

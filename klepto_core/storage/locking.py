@@ -13,7 +13,6 @@ part is taken only by the outermost holder in this process.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import threading
 import time
@@ -21,7 +20,6 @@ from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 from klepto_core.errors import ArchiveUnavailableError, LockTimeoutError
-from klepto_core.keys.stable import stable_bytes
 
 __all__ = [
     "CrossProcessLock",
@@ -209,9 +207,19 @@ class PollingLock:
         self._release()
 
 
+def _digest(value: Hashable, size: int) -> bytes:
+    """``size`` bytes of blake2b over ``value``'s stable encoding."""
+    import hashlib
+
+    # deferred: hashlib and pickle load on the first cross-process lock, not at import
+    from klepto_core.keys.stable import stable_bytes
+
+    return hashlib.blake2b(stable_bytes(value), digest_size=size).digest()
+
+
 def lock_id(*parts: Hashable) -> int:
     """A signed 64-bit number naming ``parts`` in every process (for server-side locks)."""
-    digest = hashlib.blake2b(stable_bytes(parts), digest_size=8).digest()
+    digest = _digest(parts, 8)
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -243,7 +251,7 @@ def _lock_fd(path: str) -> int:
 
 def key_offset(key: Hashable) -> int:
     """A byte offset for ``key`` in a lock file: 48 bits of its stable digest."""
-    return int.from_bytes(hashlib.blake2b(stable_bytes(key), digest_size=6).digest(), "big")
+    return int.from_bytes(_digest(key, 6), "big")
 
 
 class FileRangeLock:

@@ -19,6 +19,7 @@ the new inode and re-read it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
@@ -28,6 +29,7 @@ from operator import itemgetter
 from typing import Any
 
 from klepto_core.errors import CorruptEntryError, FormatError, UnhashableKeyError
+from klepto_core.storage.faults import named_fault, storage_faults
 from klepto_core.storage.records import (
     DELETE,
     FRAME,
@@ -585,8 +587,12 @@ class RecordLog:
                 view = view[os.write(fd, view) :]
             if self.durable:
                 os.fsync(fd)
-        except BaseException:
-            os.ftruncate(fd, start)  # we hold the lock: nobody appended after us
+        except BaseException as exc:
+            # we hold the lock: nobody appended after us; a failing cleanup never hides exc
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            if isinstance(exc, OSError):
+                raise self._fault(exc, fd) from exc
             raise
         offset = start
         apply = self._apply
@@ -630,9 +636,19 @@ class RecordLog:
 
     # -- whole files ------------------------------------------------------------------------
 
+    def _fault(self, exc: OSError, fd: int | None = None) -> OSError:
+        """The named storage error for ``exc`` (EBADF on a file we could only open for reading
+        is the permission we lacked)."""
+        if exc.errno == errno.EBADF and fd is not None:
+            with contextlib.suppress(OSError):
+                if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+                    exc = PermissionError(errno.EACCES, os.strerror(errno.EACCES), self.path)
+        return named_fault(exc, self.path, self.label)
+
     def _write_temp(self, content: bytes) -> str:
         directory = os.path.dirname(self.path)
-        os.makedirs(directory, exist_ok=True)
+        with storage_faults(self.path, self.label):
+            os.makedirs(directory, exist_ok=True)
         tmp = temp_name(self.path)
         try:
             with open(tmp, "wb") as handle:
@@ -640,9 +656,11 @@ class RecordLog:
                 if self.durable:
                     handle.flush()
                     os.fsync(handle.fileno())
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise named_fault(exc, tmp, self.label) from exc
             raise
         return tmp
 

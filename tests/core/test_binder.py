@@ -153,3 +153,20 @@ def test_pair_binder_of_a_function_with_only_star_arguments() -> None:
     bind = compile_binder(anything, flat=False)
     assert bind(1, b=2, a=1) == ((1,), {"a": 1, "b": 2})
     assert bind() == ((), {})
+
+
+def _sig_a(a, b=2, *c, d, e=5, **g): ...
+def _sig_b(a, /, b, *, c=3): ...
+def _sig_c(a, b=1, /, c=2, *, d, **kw): ...
+def _sig_d(*args): ...
+
+
+@pytest.mark.parametrize("func", [_sig_a, _sig_b, _sig_c, _sig_d, lambda: 0, lambda x, *, y=1: 0])
+def test_plain_function_parameters_read_without_inspect_match_inspect(func) -> None:
+    import inspect
+
+    from klepto_core.keys.binder import _EMPTY, _from_code
+
+    ours = [(p.name, p.kind, inspect.Parameter.empty if p.default is _EMPTY else p.default) for p in _from_code(func)]
+    theirs = [(p.name, int(p.kind), p.default) for p in inspect.signature(func).parameters.values()]
+    assert ours == theirs

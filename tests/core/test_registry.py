@@ -138,3 +138,48 @@ def test_import_loads_no_plugin_and_no_heavy_backend() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_builtin_policy_and_keymap_resolve_without_loading_pluggy() -> None:
+    code = (
+        "import sys, klepto_core; f = klepto_core.lru_cache()(lambda x: x); f(1); "
+        "print([m for m in sys.modules if m == 'pluggy' or m.startswith('pluggy.')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_misspelled_hook_is_a_load_error_naming_it(site: Path) -> None:
+    source = GOOD_POLICY + "\n@hookimpl\ndef klepto_core_polcy():\n    return None\n"
+    _fake_distribution(site, "klepto-policy-typo", "klepto_core.policies", {"keepall": "kc_typo"}, {"kc_typo": source})
+    with pytest.raises(PluginLoadError, match="unknown hook 'klepto_core_polcy'"):
+        Registry().resolve("policy", "keepall")
+
+
+def test_hook_taking_arguments_is_a_load_error(site: Path) -> None:
+    source = GOOD_POLICY.replace("def klepto_core_policy():", "def klepto_core_policy(config):")
+    _fake_distribution(site, "klepto-policy-args", "klepto_core.policies", {"keepall": "kc_args"}, {"kc_args": source})
+    with pytest.raises(PluginLoadError, match="config"):
+        Registry().resolve("policy", "keepall")
+
+
+def test_plugin_marked_with_pluggys_own_marker_and_with_two_implementations_loads(site: Path) -> None:
+    source = """
+import pluggy
+from klepto_core.base.policy import Policy
+from klepto_core.registry.specs import PluginSpec
+
+hookimpl = pluggy.HookimplMarker("klepto_core")
+
+@hookimpl
+def klepto_core_policy():
+    return PluginSpec(name="first", factory=Policy)
+
+@hookimpl(specname="klepto_core_policy")
+def second():
+    return [PluginSpec(name="second", factory=Policy, description="the other one")]
+"""
+    _fake_distribution(site, "klepto-policy-pair", "klepto_core.policies", {"first": "kc_pair", "second": "kc_pair"}, {"kc_pair": source})
+    registry = Registry()
+    assert registry.resolve("policy", "first").name == "first"
+    assert registry.resolve("policy", "second").description == "the other one"

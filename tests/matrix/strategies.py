@@ -202,8 +202,10 @@ def keymap_object(config: Config) -> Any:
     return REGISTRY.resolve("keymap", config.keymap).factory(typed=config.typed)
 
 
-def decorate(config: Config, location: Location) -> tuple[Callable[..., Any], Any]:
-    """``target_function`` memoized by ``config`` over the archive at ``location``.
+def decorate(
+    config: Config, location: Location, function: Callable[..., Any] = target_function
+) -> tuple[Callable[..., Any], Any]:
+    """``function`` (``target_function``) memoized by ``config`` over the archive at ``location``.
 
     Returns (the decorated function, the archive handle behind it).
     """
@@ -216,14 +218,14 @@ def decorate(config: Config, location: Location) -> tuple[Callable[..., Any], An
             archive=config.target.kind, name=location.name, serializer=config.serializer,
             namespace=NAMESPACE, **location.options,
         )
-        func = decorator(target_function)
+        func = decorator(function)
         memory = func.__cache__()  # type: ignore[attr-defined]
         return func, memory.archive
     from klepto_core.compat.decorators import decorator_class
 
     store = location.open(cached=config.cached, serializer=config.serializer)
     factory = decorator_class(config.policy)
-    func = factory(config.maxsize, cache=store, keymap=keymap, purge=config.purge)(target_function)
+    func = factory(config.maxsize, cache=store, keymap=keymap, purge=config.purge)(function)
     return func, (store.archive if config.cached else store)
 
 

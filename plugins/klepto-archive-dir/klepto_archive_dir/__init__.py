@@ -60,6 +60,7 @@ from klepto_archive_dir._entries import digest as digest
 from klepto_archive_dir._entries import entry_name as entry_name
 from klepto_archive_dir._entries import readable as readable
 from klepto_core.errors import (
+    ArchiveURLError,
     CorruptEntryError,
     FormatError,
     InvalidArgumentError,
@@ -67,6 +68,7 @@ from klepto_core.errors import (
 )
 from klepto_core.plugin import PluginSpec, Serializer, archive_factory, get_serializer, hookimpl
 from klepto_core.storage import blobs
+from klepto_core.storage.faults import storage_faults
 from klepto_core.storage.recordlog import MAGIC, Entry, RecordLog, read_header
 
 #: the record log inside the directory (no K_ prefix: klepto never lists it)
@@ -101,6 +103,7 @@ class DirArchive(PerKeyEntries):
     path_named: ClassVar[bool] = True
     #: the layouts this class writes, its default first (a subclass without a log: KLEPTO only)
     layouts: ClassVar[tuple[str, ...]] = (LOG, KLEPTO)
+    opens_read_only: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class DirArchive(PerKeyEntries):
         durable: bool = False,
         layout: str | None = None,
         mmap_mode: str | None = None,
+        mode: str = "w",
     ) -> None:
         dirname = "memo" if dirname is None else os.fspath(dirname)
         mmap_mode = blobs.check_mmap_mode(mmap_mode)
@@ -125,10 +129,14 @@ class DirArchive(PerKeyEntries):
         elif compression or memmode:
             fast = True
         root = os.path.abspath(dirname)
+        if mode == "r" and not os.path.isdir(root):
+            raise ArchiveURLError(f"{self.__kind_name__}({dirname!r}): no archive at {root!r}")
         layout = self._choose_layout(layout, serialized, memmode, root)
-        mode = 0o775 if permissions is None else permissions
-        os.makedirs(root, mode=mode, exist_ok=True)
-        compat = _needs_klepto_checks(root)
+        dir_mode = 0o775 if permissions is None else permissions
+        if mode != "r":
+            with storage_faults(root, f"{self.__kind_name__}({dirname!r})"):
+                os.makedirs(root, mode=dir_mode, exist_ok=True)
+        compat = _needs_klepto_checks(root, create=mode != "r")
         state: dict[str, Any] = {
             "fast": fast,
             "serialized": serialized,
@@ -158,7 +166,8 @@ class DirArchive(PerKeyEntries):
         self._root = root
         # single-flight locks of other processes meet on this file (not an entry: no K_ prefix)
         self.lock_path = os.path.join(root, ".klepto_core.lock")
-        self._mode = mode
+        self._mode = dir_mode
+        self.read_only = mode == "r"
         self._options = {
             "serialized": serialized,
             "compression": compression,

@@ -407,13 +407,16 @@ class PerKeyEntries(Archive):
 MARKER = ".klepto-core"
 
 
-def _needs_klepto_checks(root: str) -> bool:
-    """False for a directory klepto_core created (marked by an empty MARKER file)."""
+def _needs_klepto_checks(root: str, create: bool = True) -> bool:
+    """False for a directory klepto_core created (marked by an empty MARKER file); an empty
+    directory is marked now, unless ``create`` is False (opened read-only)."""
     if os.path.exists(os.path.join(root, MARKER)):
         return False
     with os.scandir(root) as scanner:
         if any(True for _ in scanner):
             return True  # made by klepto, or by hand: it may hold klepto's entries
+    if not create:
+        return False
     with contextlib.suppress(OSError):
         os.close(os.open(os.path.join(root, MARKER), os.O_CREAT | os.O_WRONLY, 0o664))
         return False

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from klepto_archive_file import _legacy
 from klepto_archive_file._legacy import JSON, LOG, PICKLE, PYTHON
-from klepto_core.errors import CorruptEntryError, FormatError
+from klepto_core.errors import ArchiveURLError, CorruptEntryError, FormatError
 from klepto_core.plugin import (
     Archive,
     PluginSpec,
@@ -69,11 +69,14 @@ class FileArchive(Archive):
     Large buffers of values (numpy arrays, pandas columns) are kept out of band in
     ``<filename>.blobs/``, not copied into the log; ``mmap_mode="r"`` (or ``"c"``,
     copy-on-write) gives them back memory-mapped.
+    ``mode="r"`` opens an existing file read-only: nothing is created, writes raise
+    ArchiveReadOnlyError.
     """
 
     __kind_name__: ClassVar[str] = "file_archive"
     persistent: ClassVar[bool] = True
     path_named: ClassVar[bool] = True
+    opens_read_only: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class FileArchive(Archive):
         serializer: Any = None,
         durable: bool = False,
         mmap_mode: str | None = None,
+        mode: str = "w",
     ) -> None:
         mmap_mode = blobs.check_mmap_mode(mmap_mode)
         if filename is None:
@@ -133,6 +137,7 @@ class FileArchive(Archive):
             durable=durable,
             decode_keys=self._decode_keys,
         )
+        self.read_only = mode == "r"
         self._ensure_exists()
 
     # -- file state ---------------------------------------------------------------------
@@ -195,6 +200,8 @@ class FileArchive(Archive):
 
     def _ensure_exists(self) -> None:
         with self._lock:
+            if self.read_only and not os.path.exists(self._path):
+                raise ArchiveURLError(f"{self._label()}: no archive at {self._path!r}")
             if os.path.exists(self._path):
                 # the header now (a conflicting serializer is refused here), records on first use
                 self._log.reload(lazy=True)

@@ -8,7 +8,12 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 from klepto_archive_hdf._h5 import h5py
-from klepto_core.errors import CorruptEntryError, SerializationError, UnhashableKeyError
+from klepto_core.errors import (
+    ArchiveURLError,
+    CorruptEntryError,
+    SerializationError,
+    UnhashableKeyError,
+)
 from klepto_core.plugin import Archive, Serializer, get_serializer
 from klepto_core.storage import blobs
 
@@ -87,6 +92,7 @@ class HDFArchive(Archive):
     __kind_name__ = "hdf_archive"
     persistent = True
     path_named = True
+    opens_read_only = True
 
     def __init__(
         self,
@@ -98,8 +104,10 @@ class HDFArchive(Archive):
         serializer: Any = None,
         durable: bool = False,
         mmap_mode: str | None = None,
+        mode: str = "w",
     ) -> None:
-        """Open (creating if needed) ``filename``; klepto's defaults and name derivation apply."""
+        """Open (creating if needed; ``mode="r"``: never) ``filename``; klepto's defaults and
+        name derivation apply."""
         mmap_mode = blobs.check_mmap_mode(mmap_mode)
         h5py()
         from klepto_archive_hdf._layout import Layout
@@ -116,8 +124,14 @@ class HDFArchive(Archive):
         super().__init__(os.path.basename(filename), state, chosen)
         self._mmap_mode = mmap_mode
         self._layout = Layout(meta=meta, json_keys=json_keys, serialized=serialized)
-        self._file = HDFFile(os.path.abspath(filename), durable)
-        self._file.ensure()
+        self._file = HDFFile(os.path.abspath(filename), durable, read_only=mode == "r")
+        self.read_only = mode == "r"
+        if not self.read_only:
+            self._file.ensure()
+        elif not os.path.exists(self._file.path):
+            raise ArchiveURLError(f"{self._label()}: no archive at {self._file.path!r}")
+        else:
+            self._file.check()
         # single_flight's byte-range locks get their own file: closing any descriptor of a
         # file drops a process's POSIX locks on it, and the store opens <file>.lock per operation
         self.lock_path: str | None = self._file.path + ".keylock"

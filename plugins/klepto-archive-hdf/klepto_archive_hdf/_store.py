@@ -51,11 +51,12 @@ def lock_path(path: str) -> str:
 
 
 @contextlib.contextmanager
-def locked(path: str, exclusive: bool) -> Iterator[None]:
+def locked(path: str, exclusive: bool, create: bool = True) -> Iterator[None]:
     """Hold the shared (or exclusive) lock of ``path``; re-entrant within a thread.
 
     A journal left by a dead writer is rolled back first. A reader of a
-    location where the lock file cannot be created (read-only) reads unlocked.
+    location where the lock file cannot be created (read-only), or where it is absent
+    and ``create`` is False (an archive opened with ``mode="r"``), reads unlocked.
     """
     held: dict[str, list[Any]] = _held.__dict__.setdefault("locks", {})
     mine = held.get(path)
@@ -68,7 +69,7 @@ def locked(path: str, exclusive: bool) -> Iterator[None]:
         finally:
             mine[2] -= 1
         return
-    fd = _open_lock(path, exclusive)
+    fd = _open_lock(path, exclusive, create)
     try:
         if fd >= 0:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -84,11 +85,13 @@ def locked(path: str, exclusive: bool) -> Iterator[None]:
             os.close(fd)  # closing the descriptor releases the flock
 
 
-def _open_lock(path: str, exclusive: bool) -> int:
+def _open_lock(path: str, exclusive: bool, create: bool = True) -> int:
+    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create or exclusive else 0)
     try:
-        return os.open(lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        return os.open(lock_path(path), flags, 0o666)
     except OSError as exc:
-        if exclusive or exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+        allowed = (errno.EACCES, errno.EROFS, errno.EPERM) + (() if create else (errno.ENOENT,))
+        if exclusive or exc.errno not in allowed:
             raise
         return -1
 
@@ -194,9 +197,10 @@ def _raised_by_h5py(exc: BaseException) -> bool:
 class HDFFile:
     """The HDF5 file at ``path`` (absolute) with klepto_core's locking and atomic writes."""
 
-    def __init__(self, path: str, durable: bool = False) -> None:
+    def __init__(self, path: str, durable: bool = False, read_only: bool = False) -> None:
         self.path = path
         self.durable = durable
+        self.read_only = read_only  # never create the lock file to read
         self._writer: _Writer | None = None
 
     def _format_error(self, exc: BaseException) -> FormatError:
@@ -210,7 +214,7 @@ class HDFFile:
     def reading(self) -> Iterator[Any]:
         """The open file (read-only) under the shared lock, or None when it does not exist."""
         h5 = h5py()
-        with locked(self.path, exclusive=False):
+        with locked(self.path, exclusive=False, create=not self.read_only):
             try:
                 handle = h5.File(self.path, "r", locking=False)
             except FileNotFoundError:
@@ -310,7 +314,7 @@ class HDFFile:
     def check(self) -> None:
         """FormatError naming the file if it exists and is not HDF5."""
         h5 = h5py()
-        with locked(self.path, exclusive=False):
+        with locked(self.path, exclusive=False, create=not self.read_only):
             try:
                 ok = h5.is_hdf5(self.path)
             except FileNotFoundError:

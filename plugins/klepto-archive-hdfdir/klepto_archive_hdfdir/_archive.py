@@ -52,8 +52,10 @@ class HDFDirArchive(DirArchive):
         *,
         serializer: Any = None,
         durable: bool = False,
+        mode: str = "w",
     ) -> None:
-        """Open (creating if needed) the directory; klepto's defaults (protocol 0 with meta)."""
+        """Open (creating if needed; ``mode="r"``: never) the directory; klepto's defaults
+        (protocol 0 with meta)."""
         h5py()
         from klepto_archive_hdf._layout import Layout
 
@@ -61,6 +63,7 @@ class HDFDirArchive(DirArchive):
         super().__init__(
             dirname, True, 0, permissions, None, 100, protocol, False,
             serializer=chosen if chosen is not None else serializer, durable=durable,
+            mode=mode,
         )  # fmt: skip
         if not serialized:
             self._serializer = None

@@ -31,6 +31,7 @@ import pickle
 import struct
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -557,6 +558,62 @@ class RedisArchive(Archive):
     def close(self) -> None:
         """Drop the pooled connections; the next operation reconnects."""
         self._client.close()
+
+    # -- native asyncio (an ``async def`` function's misses await these) ---------------
+
+    native_async: ClassVar[bool] = True
+
+    def _async_client(self) -> Any:
+        """The running loop's ``redis.asyncio`` client: its connections belong to that loop."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        clients = self.__dict__.get("_async_clients")
+        if clients is None:
+            clients = self.__dict__.setdefault("_async_clients", weakref.WeakKeyDictionary())
+        client = clients.get(loop)
+        if client is None:
+            client = clients[loop] = self._connect_async()
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's ``redis.asyncio`` client (call it before the loop ends)."""
+        import asyncio
+
+        clients = self.__dict__.get("_async_clients")
+        client = clients.pop(asyncio.get_running_loop(), None) if clients else None
+        if client is not None:
+            await client.aclose()
+
+    def _connect_async(self) -> Any:
+        import redis.asyncio
+        from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+        options = {"socket_connect_timeout": 5.0, **self._options}
+        if not self._cluster:
+            return redis.asyncio.Redis.from_url(self._url, **options)
+        options.pop("db", None)
+        parts = urlsplit(self._url)
+        url = urlunsplit(parts._replace(scheme=_CLUSTER_SCHEMES[parts.scheme.lower()]))
+        return AsyncRedisCluster.from_url(url, **options)
+
+    async def _aread(self, key: Hashable) -> Any:
+        name = self._entry_or_missing(key)
+        try:
+            data = await self._async_client().get(name)
+        except _LOST as exc:
+            raise self._unavailable(exc) from None
+        if data is None:
+            raise KeyError(key)
+        start, _ = self._unpack(key, data)
+        return data[start:]
+
+    async def _awrite(self, key: Hashable, payload: Any) -> None:
+        name, data = self._pack(key, payload)
+        try:
+            await self._async_client().set(name, data, px=self._ttl_ms)
+        except _LOST as exc:
+            raise self._unavailable(exc) from None
 
 
 redis_archive = archive_factory(RedisArchive)

@@ -68,6 +68,13 @@ class SqlArchive(SqlTableArchive):
     def _options_from_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in state.items() if k != "id"}
 
+    def _missing_table(self, url: str, table_name: str, tables: set[str]) -> str | None:
+        """Read-only without an entries table: klepto's one-table-per-key entries still read,
+        but a database holding only a sqltable archive's table is named as such."""
+        if tables and tables != {"memo"}:
+            return None
+        return super()._missing_table(url, table_name, tables)
+
     @classmethod
     def local_paths(cls, name: Any) -> list[str]:
         """The SQLite file ``name`` (a URL or a bare file name) stores into, then its

@@ -8,9 +8,11 @@ SQLAlchemy is imported when an archive is constructed, never at plugin import.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from klepto_core.errors import ArchiveURLError
 from klepto_core.plugin import (
     Archive,
     PluginSpec,
@@ -82,6 +84,7 @@ class SqlTableArchive(Archive):
 
     __kind_name__: ClassVar[str] = "sqltable_archive"
     persistent: ClassVar[bool] = True
+    opens_read_only: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -121,9 +124,13 @@ class SqlTableArchive(Archive):
         engine_options: dict[str, Any],
     ) -> None:
         """Set up the archive over table ``table_name`` of database ``url`` (creating the table)."""
-        from klepto_archive_sqltable._db import Database
+        from klepto_archive_sqltable._db import Database, sqlite_paths
         from klepto_archive_sqltable._table import EntryTable
 
+        read_only = engine_options.pop("mode", "w") == "r"
+        paths = sqlite_paths(url)
+        if read_only and paths and not os.path.exists(paths[0]):
+            raise ArchiveURLError(f"{self.__kind_name__}({name!r}): no database at {paths[0]!r}")
         serialized = bool(state["serialized"])
         values = value_serializer(serialized, serializer, state["protocol"])
         if isinstance(serializer, str):
@@ -137,7 +144,25 @@ class SqlTableArchive(Archive):
         self._table: EntryTable = EntryTable(
             self._db, table_name, self._label(), key_serializer(values), serialized
         )
-        self._table.open(create=True)
+        self.read_only = read_only
+        if not self._table.open(create=not read_only):
+            with self._db.inspector() as inspector:
+                tables = set(inspector.get_table_names())
+            problem = self._missing_table(url, table_name, tables)
+            if problem is not None:
+                raise ArchiveURLError(problem)
+
+    def _missing_table(self, url: str, table_name: str, tables: set[str]) -> str | None:
+        """Why a read-only open found no table ``table_name`` (and what the database holds
+        instead); None when the archive can be read without it."""
+        message = f"{self._label()}: no table {table_name!r} in {url}"
+        if "klepto_entries" in tables:
+            message += f"; it holds a sql archive (table 'klepto_entries'): open 'sql:{url}'"
+        elif "memo" in tables:
+            message += f"; it holds a sqltable archive (table 'memo'): open '{url}?table=memo'"
+        elif tables:
+            message += f"; its tables: {', '.join(sorted(tables))} (name one with ?table=)"
+        return message
 
     @classmethod
     def _options_from_state(cls, state: Mapping[str, Any]) -> dict[str, Any]:

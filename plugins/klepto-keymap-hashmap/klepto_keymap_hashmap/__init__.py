@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from klepto_core.keys import crypto
 from klepto_core.keys.content import exact_key
-from klepto_core.keys.stable import stable_digest
 from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 #: the ``algorithm`` that selects :func:`klepto_core.keys.stable.stable_digest`
@@ -81,9 +79,15 @@ class HashKeymap(Keymap):
         """The hash of the formatted key: a HashKey, a repr digest, or a stable digest."""
         algorithm = self.__type__
         config = self._config
+        if algorithm is None and not config:
+            return HashKey(formatted)
+        # here, not at import: hashlib, pickle and the crypto helpers stay off a plain
+        # ``hashmap()``'s cold start
+        from klepto_core.keys import crypto
+        from klepto_core.keys.stable import stable_digest
+
         if algorithm is None:
-            if config:
-                crypto.hash(formatted, None, **config)  # raises the TypeError klepto raised
+            crypto.hash(formatted, None, **config)  # raises the TypeError klepto raised
             return HashKey(formatted)
         if algorithm == STABLE:
             return stable_digest(formatted, **config)
