@@ -12,7 +12,6 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from klepto_core.errors import InvalidArgumentError
-from klepto_core.storage.frames import _to_frame
 
 
 class _NoArchive(dict):  # type: ignore[type-arg]
@@ -157,6 +156,9 @@ class Memory(dict):  # type: ignore[type-arg]
 
     def to_frame(self) -> Any:
         """Memory and archive contents as a pandas DataFrame (klepto's layout; needs pandas)."""
+        # frames (the registry's serializer lookup) load only when a frame is asked for
+        from klepto_core.storage.frames import _to_frame
+
         return _to_frame(self)
 
     @property

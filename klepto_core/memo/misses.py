@@ -23,7 +23,6 @@ from klepto_core.errors import (
 )
 from klepto_core.memo.memory import Memory, is_archive
 from klepto_core.memo.notify import Notifier
-from klepto_core.storage.locking import KeyLock
 
 #: "no value": memory and archive lookups return it instead of raising
 MISSING: Any = object()
@@ -213,6 +212,9 @@ class SingleFlightMisses(Misses):
         memory = self.memory
         target = memory.archive if isinstance(memory, Memory) else memory
         take = getattr(target, "lock", None) if is_archive(target) else None
+        # the lock machinery (os, time, fcntl paths) loads with the first single-flight miss
+        from klepto_core.storage.locking import KeyLock
+
         return KeyLock(("memoize", id(memory)), key) if take is None else take(key)
 
     def miss(self, key: Hashable, args: tuple[Any, ...], kwds: dict[str, Any]) -> Any:

@@ -31,9 +31,6 @@ from klepto_core.errors import (
     UnhashableKeyError,
 )
 from klepto_core.keys.compose import build_key_functions, namespaced
-from klepto_core.keys.content import memo_key as content_memo_key
-from klepto_core.memo import async_wrappers
-from klepto_core.memo.async_misses import AsyncMisses, persistent_target
 from klepto_core.memo.controls import KeyFunctions, attach_controls
 from klepto_core.memo.memory import is_archive
 from klepto_core.memo.misses import MISSING, Misses, SingleFlightMisses
@@ -110,6 +107,10 @@ def _async_wrapper(
     unhashable: Callable[[Exception], UnhashableKeyError],
 ) -> Built:
     """The ``async def`` wrapper over ``misses`` (see :mod:`klepto_core.memo.async_wrappers`)."""
+    # asyncio is a third of a cold start: only an async def function loads it
+    from klepto_core.memo import async_wrappers
+    from klepto_core.memo.async_misses import AsyncMisses, persistent_target
+
     flights = AsyncMisses(misses)
     get = _lookup(misses)
     if is_archive(misses.memory) and persistent_target(misses.memory):
@@ -186,8 +187,11 @@ def by_content(
     """The key for a call holding an unhashable argument (an array, a list, a frame ...)."""
 
     def content_key(key: Hashable) -> Hashable:
+        # content keying (pickle, hashlib, xxhash) loads at the first unhashable argument
+        from klepto_core.keys.content import memo_key
+
         try:
-            return content_memo_key(key)  # type: ignore[no-any-return]
+            return memo_key(key)  # type: ignore[no-any-return]
         except SerializationError as exc:
             raise unhashable(exc) from exc
 

@@ -19,7 +19,8 @@ from tests.helpers import wheel_venv
 #: modules a plain ``@lru_cache()`` has no use for: backends, serializers, plugin machinery
 HEAVY = (
     "sqlalchemy", "h5py", "numpy", "pandas", "redis", "dill", "cloudpickle", "jsonpickle",
-    "importlib.metadata", "pluggy",
+    "importlib.metadata", "pluggy", "asyncio", "hashlib", "klepto_core.keys.content",
+    "klepto_core.storage.locking",
 )
 STATEMENT = (
     "import klepto_core\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from klepto_core.keys.content import exact_key
 from klepto_core.plugin import Keymap, PluginSpec, hookimpl
 
 #: the ``algorithm`` that selects :func:`klepto_core.keys.stable.stable_digest`
@@ -81,9 +80,10 @@ class HashKeymap(Keymap):
         config = self._config
         if algorithm is None and not config:
             return HashKey(formatted)
-        # here, not at import: hashlib, pickle and the crypto helpers stay off a plain
+        # here, not at import: hashlib, pickle, content keys and the crypto helpers stay off a plain
         # ``hashmap()``'s cold start
         from klepto_core.keys import crypto
+        from klepto_core.keys.content import exact_key
         from klepto_core.keys.stable import stable_digest
 
         if algorithm is None:
