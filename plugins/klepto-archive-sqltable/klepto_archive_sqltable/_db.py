@@ -28,6 +28,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from klepto_archive_sqltable import _timeouts as timeouts
 from klepto_core.errors import ArchiveError, ArchiveUnavailableError, CorruptEntryError, FormatError
 
 MEMORY_URL = "sqlite:///:memory:"
@@ -203,6 +204,7 @@ class Database:
         self.memory = is_memory(self.url)
         self.sqlite_path = None if self.memory or self.backend != "sqlite" else self.url.database
         self.options = dict(engine_options)
+        self.connect_args = self._bounded_waits(self.options)
         self.lock = lock if self.memory else _NullLock()
         self.created_database = False
         self._pid = os.getpid()
@@ -220,21 +222,43 @@ class Database:
 
     # -- engine --------------------------------------------------------------------------
 
+    def _bounded_waits(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The engine's ``connect_args``: the caller's, over timeouts taken out of ``options``."""
+        given = dict(options.pop("connect_args", {}))
+        connect = timeouts.seconds(
+            "connect_timeout", options.pop("connect_timeout", timeouts.CONNECT_TIMEOUT)
+        )
+        if self.backend == "sqlite":
+            statement = timeouts.seconds("timeout", options.pop("timeout", SQLITE_TIMEOUT))
+            return given if self.memory else {"timeout": statement, **given}
+        statement = timeouts.seconds(
+            "timeout", options.pop("timeout", timeouts.STATEMENT_TIMEOUT)
+        )
+        self.statement_timeout = statement
+        return {**timeouts.server_connect_args(self._driver(), connect, statement), **given}
+
+    def _driver(self) -> str:
+        """The DB-API driver :func:`choose_driver` named ('' when the URL names none)."""
+        return self.url.drivername.partition("+")[2]
+
+    def _server(self, engine: Engine) -> Engine:
+        """``engine`` with the driver's waits bounded for statements too (see _timeouts)."""
+        timeouts.relax(engine, self._driver(), self.statement_timeout)
+        return engine
+
     def _make_engine(self) -> Engine:
         options = dict(self.options)
+        connect_args = dict(self.connect_args)
         try:
             if self.backend == "sqlite":
-                connect_args = dict(options.pop("connect_args", {}))
                 if self.memory:
                     connect_args.setdefault("check_same_thread", False)
                     options.setdefault("poolclass", StaticPool)
-                else:
-                    connect_args.setdefault("timeout", SQLITE_TIMEOUT)
                 engine = sa.create_engine(self.url, connect_args=connect_args, **options)
                 _sqlite_events(engine, wal=not self.memory)
                 return engine
             options.setdefault("pool_pre_ping", True)
-            return sa.create_engine(self.url, **options)
+            return self._server(sa.create_engine(self.url, connect_args=connect_args, **options))
         except ArchiveError:
             raise
         except (ImportError, exc.NoSuchModuleError) as error:
@@ -272,14 +296,14 @@ class Database:
         with self._lock_engine_made:  # one engine, however many threads ask first
             engine = self._lock_engine
             if engine is None:
-                engine = self._lock_engine = sa.create_engine(
+                engine = self._lock_engine = self._server(sa.create_engine(
                     self.url,
-                    connect_args=self.options.get("connect_args", {}),
+                    connect_args=self.connect_args,
                     isolation_level="AUTOCOMMIT",
                     pool_size=1,
                     max_overflow=-1,
                     pool_pre_ping=True,
-                )
+                ))
         try:
             return engine.connect()
         except exc.DBAPIError as error:
@@ -289,7 +313,8 @@ class Database:
         """An AUTOCOMMIT engine on the server's maintenance database (to create or drop ours)."""
         admin_db = "postgres" if self.backend == "postgresql" else None
         url = self.url._replace(database=admin_db)  # URL.set() cannot clear a field
-        return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(url, connect_args=self.connect_args, isolation_level="AUTOCOMMIT")
+        return self._server(engine)
 
     def _create_database(self) -> None:
         name = self.url.database or DEFAULT_DATABASE
